@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-namespace qforge::hf {
+namespace qforge {
 
 enum class RopeScalingType { kNone, kLlama3, kLinear };
 
@@ -39,9 +39,12 @@ struct ModelConfig {
   std::string torch_dtype;       // "bfloat16", "float32", ... as declared
   std::optional<int64_t> bos_token_id, eos_token_id;
   bool synthetic = false;        // "_qforge_synthetic": random weights from `qforge synth`
+  // Q/K weight rows as GGUF stores them for llama (pairs interleaved, FORMATS.md §5.6) instead of HF's
+  // rotate-half layout; RoPE must then rotate adjacent pairs.
+  bool rope_interleaved = false;
 
   int64_t q_dim() const { return num_heads * head_dim; }
   int64_t kv_dim() const { return num_kv_heads * head_dim; }
 };
 
-}  // namespace qforge::hf
+}  // namespace qforge
