@@ -34,7 +34,7 @@ std::vector<GgufTensorPlan> PlanGgufTensors(const ModelConfig& c, DType weight_t
   QF_CHECK(weight_type == DType::kF32 || weight_type == DType::kF16 || weight_type == DType::kBF16);
   const bool llama = hf::GgufArchitecture(c) == "llama";
   std::vector<GgufTensorPlan> plan;
-  for (const hf::ExpectedTensor& e : hf::ExpectedTensors(c)) {
+  for (const hf::ExpectedTensor& e : hf::ExpectedTensors(c)) {  // lm_head included unless tied
     GgufTensorPlan p;
     p.gguf_name = hf::GgufTensorName(e.role, e.layer);
     p.hf_name = e.name;
@@ -46,15 +46,6 @@ std::vector<GgufTensorPlan> PlanGgufTensors(const ModelConfig& c, DType weight_t
       if (e.role == hf::Role::kQ || e.role == hf::Role::kQBias) p.permute_heads = c.num_heads;
       if (e.role == hf::Role::kK || e.role == hf::Role::kKBias) p.permute_heads = c.num_kv_heads;
     }
-    plan.push_back(std::move(p));
-  }
-  if (!c.tie_word_embeddings) {
-    GgufTensorPlan p;
-    p.gguf_name = hf::GgufTensorName(hf::Role::kLmHead);
-    p.hf_name = hf::HfTensorName(hf::Role::kLmHead);
-    p.shape = hf::ExpectedShape(hf::Role::kLmHead, c);
-    p.quantizable = true;
-    p.type = weight_type;
     plan.push_back(std::move(p));
   }
   if (c.rope_scaling.type == RopeScalingType::kLlama3) {

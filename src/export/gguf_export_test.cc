@@ -109,6 +109,7 @@ TEST(GgufExport, TensorOrderIsLlamaQuantizeOrder) {
   ModelConfig c = hf::ConfigFromGguf(*gguf::File::Open(Stories260K()));
   c.num_layers = 11;
   c.tie_word_embeddings = false;
+  c.rope_interleaved = false;  // HF layout: q/k get permuted
   const auto plan = PlanGgufTensors(c, DType::kF16);
   ASSERT_EQ(plan.size(), 3u + 9u * 11u);
   EXPECT_EQ(plan[0].gguf_name, "output.weight");

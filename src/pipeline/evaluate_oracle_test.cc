@@ -2,7 +2,7 @@
 // perplexity llama-perplexity reports for the same settings, recomputed at test time from llama.cpp's own
 // forward pass by tests/oracle/perplexity.mjs (node-llama-cpp 3.21.1, CPU; same protocol, FORMATS.md §8).
 //
-// CI runs a few windows (kChunks); the full 100-window comparison is run by hand:
+// CI runs a few windows (kDefaultChunks); the full 100-window comparison is run by hand:
 //   QFORGE_EVAL_ORACLE_CHUNKS=100 build/src/pipeline/pipeline_oracle_test --gtest_filter='EvalOracle.*'
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -25,26 +25,31 @@ const std::string kModel = std::string(QFORGE_SHARED_DIR) + "/models/stories260K
 const std::string kText = std::string(QFORGE_SHARED_DIR) + "/data/wiki.test.raw";
 const std::string kOracleDir = std::string(QFORGE_REPO_DIR) + "/tests/oracle";
 constexpr int64_t kCtx = 512;
-// The oracle decodes ~1 window/s on one core (its per-token probability maps dominate); 4 windows keep this
-// test at a few seconds and still score 1020 tokens from 4 different windows.
-constexpr int64_t kDefaultChunks = 4;
-// Issue acceptance is 4 significant digits (≈ 1e-4 relative for PPL ~100). Both sides compute in f32; the
-// oracle's log p comes from a float32 softmax (~1e-6 relative), so agreement is far tighter: we demand 1e-5.
-constexpr double kPplRelTol = 1e-5;
+// The oracle decodes ~1 window/s on one core (its per-token probability maps dominate); 3 windows keep each
+// test at ~5 s and still score 765 tokens (full mode: 1533) from 3 different windows.
+constexpr int64_t kDefaultChunks = 3;
+// Against llama.cpp's f32 forward pass (F32 KV cache, no flash attention) only the oracle's float32 softmax
+// differs (~1e-6 relative in log p); measured agreement is ~4e-7 relative in PPL.
+constexpr double kF32PplRelTol = 1e-5;
+// The error estimate is a difference of nearly equal sums: it inherits ~100× the relative noise of the PPL.
+constexpr double kF32ErrRelTol = 1e-3;
 
 int64_t Chunks() {
   const char* env = std::getenv("QFORGE_EVAL_ORACLE_CHUNKS");
   return env ? std::atoll(env) : kDefaultChunks;
 }
 
-nlohmann::json RunOracle(int64_t chunks, bool full) {
+// Issue acceptance: equal to 4 significant digits, i.e. within half a unit of the 4th significant digit.
+double FourDigitTolerance(double value) { return 0.5 * std::pow(10.0, std::floor(std::log10(value)) - 3); }
+
+nlohmann::json RunOracle(int64_t chunks, bool full, const std::string& attention) {
   if (!std::filesystem::exists(kOracleDir + "/node_modules/node-llama-cpp")) {
     ADD_FAILURE() << "node-llama-cpp is not installed in " << kOracleDir << " (run scripts/install-oracles.sh)";
     return {};
   }
   const std::string cmd = "cd '" + kOracleDir + "' && node perplexity.mjs --model '" + kModel + "' --text '" +
                           kText + "' --ctx " + std::to_string(kCtx) + " --chunks " + std::to_string(chunks) +
-                          (full ? " --full" : "");
+                          " --attention " + attention + (full ? " --full" : "");
   std::string out;
   if (FILE* p = ::popen(cmd.c_str(), "r")) {
     char buf[1 << 16];
@@ -55,54 +60,80 @@ nlohmann::json RunOracle(int64_t chunks, bool full) {
   return nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
 }
 
-void CompareWithOracle(bool full) {
-  const int64_t chunks = Chunks();
-  const nlohmann::json oracle = RunOracle(chunks, full);
-  ASSERT_TRUE(oracle.is_object() && oracle.contains("ppl")) << "oracle output unusable";
-
+EvaluateReport RunOurs(int64_t chunks, bool full) {
   EvaluateOptions options;
   options.model_path = kModel;
   options.text_path = kText;
   options.n_ctx = kCtx;
   options.max_chunks = chunks;
   options.score_all = full;
-  const EvaluateReport r = Evaluate(options);
+  return Evaluate(options);
+}
 
-  // Same tokenization (diagnosis first: a tokenizer difference would show up as a PPL difference).
+// Window layout and token ids as llama.cpp produced them.
+void ExpectSameWindows(const EvaluateReport& r, const nlohmann::json& oracle) {
   EXPECT_EQ(r.n_text_tokens, oracle["n_tokens"].get<int64_t>());
   EXPECT_EQ(r.add_bos, oracle["add_bos"].get<bool>());
-  {
-    const LoadedModel m = LoadModel(kModel);
-    const auto file = io::MappedFile::Open(kText);
-    const auto body = m.tokenizer->Encode(
-        std::string_view(reinterpret_cast<const char*>(file->data()), file->size()));
-    const auto& expected = oracle["tokens"];
-    ASSERT_GE(body.size() + 1, expected.size());
-    for (size_t i = 1; i < expected.size(); ++i)  // token 0 is BOS on both sides
-      ASSERT_EQ(body[i - 1], expected[i].get<int32_t>()) << "first tokenization difference at token " << i;
-  }
-
   EXPECT_EQ(r.plan.n_chunk, oracle["n_chunk"].get<int64_t>());
+  EXPECT_EQ(r.plan.first, oracle["first"].get<int64_t>());
   EXPECT_EQ(static_cast<int64_t>(r.ppl.nll.count), oracle["count"].get<int64_t>());
+  const LoadedModel m = LoadModel(kModel);
+  const auto file = io::MappedFile::Open(kText);
+  const auto body =
+      m.tokenizer->Encode(std::string_view(reinterpret_cast<const char*>(file->data()), file->size()));
+  const auto& expected = oracle["tokens"];
+  ASSERT_GE(body.size() + 1, expected.size());
+  ASSERT_EQ(expected[0].get<int32_t>(), m.tokenizer->bos_id().value_or(-1));
+  for (size_t i = 1; i < expected.size(); ++i)  // token 0 is BOS on both sides
+    ASSERT_EQ(body[i - 1], expected[i].get<int32_t>()) << "first tokenization difference at token " << i;
+}
+
+void Print(const char* what, const EvaluateReport& r, const nlohmann::json& oracle) {
   const double ours = r.ppl.nll.Ppl(), theirs = oracle["ppl"].get<double>();
-  EXPECT_NEAR(ours, theirs, theirs * kPplRelTol);
+  std::printf("[eval oracle] %s, %lld windows x %lld (%llu tokens scored): qforge PPL %.6f +/- %.5f, "
+              "llama.cpp %.6f +/- %.5f (rel. diff %.2e); qforge eval %.2fs, tokenize %.2fs\n",
+              what, static_cast<long long>(r.plan.n_chunk), static_cast<long long>(kCtx),
+              static_cast<unsigned long long>(r.ppl.nll.count), ours, r.ppl.nll.PplError(), theirs,
+              oracle["ppl_err"].get<double>(), std::fabs(ours - theirs) / theirs, r.eval_seconds,
+              r.tokenize_seconds);
+}
+
+// What llama-perplexity prints: llama.cpp's defaults (F16 KV cache, CPU flash attention). Our forward pass
+// computes attention in f32, so agreement is to the issue's 4 significant digits (measured: 2.7e-4 relative on
+// 4 windows, 1.5e-4 on all 1580 windows), not to the last bit.
+TEST(EvalOracle, Stories260KWikiPerplexityEqualsLlamaPerplexityToFourDigits) {
+  const int64_t chunks = Chunks();
+  const nlohmann::json oracle = RunOracle(chunks, false, "default");
+  ASSERT_TRUE(oracle.is_object() && oracle.contains("ppl")) << "oracle output unusable";
+  const EvaluateReport r = RunOurs(chunks, false);
+  ExpectSameWindows(r, oracle);
+  const double theirs = oracle["ppl"].get<double>();
+  EXPECT_NEAR(r.ppl.nll.Ppl(), theirs, FourDigitTolerance(theirs));
+  Print("llama.cpp defaults, second half", r, oracle);
+}
+
+// The same protocol against llama.cpp's f32 attention: proves the windowing, scoring and statistics exact.
+void CompareWithF32Oracle(bool full) {
+  const int64_t chunks = Chunks();
+  const nlohmann::json oracle = RunOracle(chunks, full, "f32");
+  ASSERT_TRUE(oracle.is_object() && oracle.contains("ppl")) << "oracle output unusable";
+  const EvaluateReport r = RunOurs(chunks, full);
+  ExpectSameWindows(r, oracle);
+  const double theirs = oracle["ppl"].get<double>();
+  EXPECT_NEAR(r.ppl.nll.Ppl(), theirs, theirs * kF32PplRelTol);
   const double err = oracle["ppl_err"].get<double>();
-  EXPECT_NEAR(r.ppl.nll.PplError(), err, err * 1e-3);  // a difference of nearly equal sums: looser
+  EXPECT_NEAR(r.ppl.nll.PplError(), err, err * kF32ErrRelTol);
   ASSERT_EQ(r.ppl.running_ppl.size(), oracle["running"].size());
   for (size_t k = 0; k < r.ppl.running_ppl.size(); ++k) {
     const double t = oracle["running"][k].get<double>();
-    EXPECT_NEAR(r.ppl.running_ppl[k], t, t * kPplRelTol) << "after window " << k + 1;
+    EXPECT_NEAR(r.ppl.running_ppl[k], t, t * kF32PplRelTol) << "after window " << k + 1;
   }
-  std::printf("[eval oracle] %s, %lld windows × %lld: qforge PPL %.6f ± %.5f, llama.cpp %.6f ± %.5f "
-              "(rel. diff %.2e); eval %.2fs, tokenize %.2fs\n",
-              full ? "all tokens" : "second half", static_cast<long long>(r.plan.n_chunk),
-              static_cast<long long>(kCtx), ours, r.ppl.nll.PplError(), theirs, err,
-              std::fabs(ours - theirs) / theirs, r.eval_seconds, r.tokenize_seconds);
+  Print(full ? "f32 attention, all tokens" : "f32 attention, second half", r, oracle);
 }
 
-TEST(EvalOracle, Stories260KWikiPerplexityMatchesLlamaCpp) { CompareWithOracle(false); }
+TEST(EvalOracle, Stories260KWikiSecondHalfMatchesF32AttentionTightly) { CompareWithF32Oracle(false); }
 
-TEST(EvalOracle, Stories260KWikiFullScoringMatchesTheSameForwardPass) { CompareWithOracle(true); }
+TEST(EvalOracle, Stories260KWikiFullScoringMatchesF32AttentionTightly) { CompareWithF32Oracle(true); }
 
 }  // namespace
 }  // namespace qforge::pipeline

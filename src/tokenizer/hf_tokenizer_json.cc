@@ -9,7 +9,7 @@
 //   decoder:        null | Sequence{decoders} | Replace | ByteFallback | Fuse | Strip{content, start, stop}
 //                   | ByteLevel | Metaspace
 //   model:          {type: BPE, vocab: {token: id}, merges: ["a b"] | [["a", "b"]], byte_fallback,
-//                    ignore_merges, unk_token, continuing_subword_prefix, end_of_word_suffix}
+//                    ignore_merges, fuse_unk, unk_token, continuing_subword_prefix, end_of_word_suffix}
 // tokenizer_config.json: bos_token / eos_token / unk_token / pad_token (string or {content}),
 //   add_bos_token / add_eos_token (override what the post_processor implies).
 #include <fmt/format.h>
@@ -296,6 +296,7 @@ std::unique_ptr<Tokenizer::Impl> ParseTokenizerJson(const std::string& path) {
   options.byte_level = m->byte_level;
   options.byte_fallback = io::GetOptBool(model, "byte_fallback", where).value_or(false);
   options.ignore_merges = io::GetOptBool(model, "ignore_merges", where).value_or(false);
+  m->fuse_unk = io::GetOptBool(model, "fuse_unk", where).value_or(false);
   if (const auto unk = io::GetOptString(model, "unk_token", where)) {
     options.unk_id = m->vocab.Find(*unk);
     if (!options.unk_id) Fail("{}: unk_token \"{}\" is not in the vocabulary", where, *unk);

@@ -1,5 +1,7 @@
 #include "tokenizer/tokenizer.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "tokenizer/tokenizer_impl.h"
 
@@ -32,12 +34,18 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text) const {
     }
     std::string normalized = Normalize(m.normalizers, sections[s].text);
     if (normalized.empty()) continue;
+    const size_t section_start = ids.size();
     for (const std::string& piece : PreTokenize(m.pre_tokenizers, std::move(normalized), s)) {
       if (m.bpe) {
         m.bpe->Encode(piece, ids);
       } else {
         m.spm->Encode(piece, ids);
       }
+    }
+    if (m.fuse_unk && m.unk_id) {
+      const int32_t unk = *m.unk_id;
+      auto repeated_unk = [unk](int32_t a, int32_t b) { return a == unk && b == unk; };
+      ids.erase(std::unique(ids.begin() + static_cast<ptrdiff_t>(section_start), ids.end(), repeated_unk), ids.end());
     }
   }
   return ids;

