@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "kernels/matmul.h"
 
 #if __has_include("codecs/ggml/ggml_codecs.h")
@@ -71,6 +72,20 @@ std::unique_ptr<LinearWeight> MakeDenseLinear(const Tensor& w, const std::string
   const DType t = w.dtype();
   if ((t == DType::kBF16 || t == DType::kF16) && IsAligned(w.bytes(), 2)) return std::make_unique<DenseLinear>(w);
   return std::make_unique<DenseLinear>(ToF32Tensor(w, name));
+}
+
+std::unique_ptr<LinearWeight> ConvertLinear(const LinearWeight& w, DType to) {
+  Tensor f32 = w.DenseF32();
+  if (to == DType::kF32) return std::make_unique<DenseLinear>(std::move(f32));
+  if (to != DType::kBF16 && to != DType::kF16) Fail("cannot store a dense Linear weight as {}", Name(to));
+  Tensor out = Tensor::Zeros(to, f32.shape());
+  const size_t n = static_cast<size_t>(f32.numel());
+  if (to == DType::kBF16) {
+    F32ToBf16(f32.data<float>(), out.mutable_data<uint16_t>(), n);
+  } else {
+    F32ToF16(f32.data<float>(), out.mutable_data<uint16_t>(), n);
+  }
+  return std::make_unique<DenseLinear>(std::move(out));
 }
 
 }  // namespace qforge::model

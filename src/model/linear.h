@@ -27,6 +27,10 @@ class LinearWeight {
 // types and ranks other than 2 throw, naming `name`.
 std::unique_ptr<LinearWeight> MakeDenseLinear(const Tensor& w, const std::string& name);
 
+// The same weight re-stored as `to` (F32, BF16 or F16; rounding to nearest even), e.g. to benchmark or to
+// compare weight types on one checkpoint.
+std::unique_ptr<LinearWeight> ConvertLinear(const LinearWeight& w, DType to);
+
 // Converts any float or GGUF block tensor to a contiguous F32 tensor (throws naming `name` otherwise).
 Tensor ToF32Tensor(const Tensor& t, const std::string& name);
 

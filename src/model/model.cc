@@ -159,4 +159,11 @@ void Model::SetLinear(int layer, LinearKind kind, std::unique_ptr<LinearWeight> 
   slot = std::move(w);
 }
 
+void Model::ConvertLinearWeights(DType to) {
+  for (auto& layer : layers_) {
+    for (auto& w : layer.linear) w = ConvertLinear(*w, to);
+  }
+  lm_head_ = ConvertLinear(*lm_head_, to);
+}
+
 }  // namespace qforge::model

@@ -48,6 +48,8 @@ class Model {
   LayerWeights& mutable_layer(int l) { return layers_.at(static_cast<size_t>(l)); }
   // Replaces a Linear weight; QF_CHECKs that its shape matches the one it replaces.
   void SetLinear(int layer, LinearKind kind, std::unique_ptr<LinearWeight> w);
+  // Re-stores every Linear weight (lm_head included) as `to` (F32/BF16/F16).
+  void ConvertLinearWeights(DType to);
   const LinearWeight& lm_head() const { return *lm_head_; }
   const std::vector<float>& final_norm() const { return final_norm_; }
 

@@ -130,7 +130,10 @@ ConvertReport Convert(const ConvertOptions& o) {
   ConvertReport report;
   // Validate the cheap things before opening anything large.
   const std::optional<DType> plain = PlainType(o.type);
-  const std::optional<algorithms::KquantMix> mix = plain ? std::nullopt : algorithms::KquantMixFromName(o.type);
+  const algorithms::KquantMixInfo* mix = nullptr;  // (a pointer: g++ 12 misreads an optional enum here)
+  if (!plain) {
+    if (const auto m = algorithms::KquantMixFromName(o.type)) mix = &algorithms::Info(*m);
+  }
   if (!plain && !mix) {
     std::string names = "F32, F16, BF16";
     for (const auto& m : algorithms::AllKquantMixes()) names += fmt::format(", {}", m.name);
@@ -153,7 +156,7 @@ ConvertReport Convert(const ConvertOptions& o) {
     plan.push_back(std::move(p));
     exporter::SortLikeLlamaQuantize(plan);
   }
-  report.file_type = plain ? PlainFileType(*plain) : algorithms::Info(*mix).file_type;
+  report.file_type = plain ? PlainFileType(*plain) : mix->file_type;
   if (mix) {
     const auto facts = Facts(c);
     algorithms::KquantOptions kopt;
@@ -167,7 +170,7 @@ ConvertReport Convert(const ConvertOptions& o) {
       }
       const auto ref = algorithms::ParseGgufTensorName(t.gguf_name);
       const std::vector<int64_t> ne = gguf::NeFromShape(t.shape);
-      const auto choice = algorithms::ChooseKquantType({ref.role, ref.layer, ne}, *mix, facts, kopt);
+      const auto choice = algorithms::ChooseKquantType({ref.role, ref.layer, ne}, mix->mix, facts, kopt);
       if (choice.quantize) t.type = choice.type;
       report.fallbacks += choice.fallback;
     }

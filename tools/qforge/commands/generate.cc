@@ -2,6 +2,8 @@
 // sample), streamed to stdout; timings and tokens/s to stderr.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <random>
 
@@ -22,6 +24,7 @@ struct GenerateArgs {
   uint64_t seed = 0;
   int64_t random_prompt = 0;
   bool no_bos = false, ignore_eos = false;
+  std::string weights = "native";
 };
 
 std::function<int()> SetupGenerate(CLI::App& app) {
@@ -37,11 +40,16 @@ std::function<int()> SetupGenerate(CLI::App& app) {
   app.add_option("--random-prompt", a->random_prompt,
                  "Benchmark: use N pseudo-random token ids (after BOS) as the prompt instead of -p")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  app.add_option("--weights", a->weights, "Re-store Linear weights at load as f32, bf16 or f16 (default: native)")
+      ->check(CLI::IsMember({"native", "f32", "bf16", "f16"}));
   app.add_flag("--no-bos", a->no_bos, "Do not prepend BOS");
   app.add_flag("--ignore-eos", a->ignore_eos, "Keep generating after the end-of-sequence token");
   return [a] {
     const auto t0 = std::chrono::steady_clock::now();
     pipeline::LoadedModel m = pipeline::LoadModel(a->model);
+    if (a->weights != "native") {
+      m.model->ConvertLinearWeights(a->weights == "f32" ? DType::kF32 : a->weights == "bf16" ? DType::kBF16 : DType::kF16);
+    }
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::vector<int32_t> prompt;
     const auto bos = m.tokenizer->bos_id();
@@ -49,7 +57,7 @@ std::function<int()> SetupGenerate(CLI::App& app) {
     if (a->random_prompt > 0) {
       std::mt19937_64 rng(a->seed);
       for (int64_t i = 0; i < a->random_prompt; ++i) {
-        prompt.push_back(static_cast<int32_t>(rng() % static_cast<uint64_t>(m.model->vocab_size())));
+        prompt.push_back(static_cast<int32_t>(rng() % static_cast<uint64_t>(std::min(m.model->vocab_size(), m.tokenizer->vocab_size()))));
       }
     } else {
       const auto ids = m.tokenizer->Encode(a->prompt);
@@ -64,6 +72,13 @@ std::function<int()> SetupGenerate(CLI::App& app) {
     const auto r = model::Generate(
         *m.model, prompt, a->n, sampler, a->ignore_eos ? std::nullopt : m.tokenizer->eos_id(), [&](int32_t tok) {
           // Decode the whole continuation and print what is new, so multi-token characters come out whole.
+          // Ids the tokenizer lacks (random-weight models with a smaller tokenizer) print as [id].
+          if (tok >= m.tokenizer->vocab_size()) {
+            fmt::print("[{}]", tok);
+            so_far.clear();
+            printed.clear();
+            return;
+          }
           so_far.push_back(tok);
           const std::string text = m.tokenizer->Decode(so_far);
           if (text.size() > printed.size() && text.compare(0, printed.size(), printed) == 0) {
@@ -75,10 +90,11 @@ std::function<int()> SetupGenerate(CLI::App& app) {
     fmt::print("\n");
     std::fflush(stdout);
     fmt::print(stderr,
-               "model: {} ({}, {} layers, hidden {}), threads: {}, load {:.2f} s\n"
+               "model: {} ({}, {} layers, hidden {}, {} weights), threads: {}, load {:.2f} s\n"
                "prefill: {} tokens in {:.3f} s = {:.1f} tokens/s\n"
                "decode:  {} tokens in {:.3f} s = {:.1f} tokens/s\n",
-               a->model, m.format, m.config.num_layers, m.config.hidden_size, ThreadPool::Global().num_threads(),
+               a->model, m.format, m.config.num_layers, m.config.hidden_size,
+               Name(m.model->layer(0)[model::LinearKind::kQ].dtype()), ThreadPool::Global().num_threads(),
                load_s, r.prompt_tokens, r.prefill_seconds, r.PrefillTokensPerSecond(),
                r.tokens.size() > 1 ? r.tokens.size() - 1 : 0, r.decode_seconds, r.DecodeTokensPerSecond());
     return 0;
