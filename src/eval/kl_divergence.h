@@ -31,7 +31,7 @@ struct TokenComparison {
 TokenComparison CompareToken(std::span<const float> base_logits, std::span<const float> model_logits,
                              int32_t token, bool exact_base);
 
-// Sorted-sample summary. Δp uses all entries; KLD leaves p75/p25 unset (the reference prints none).
+// Sorted-sample summary (all fields filled; the reference prints p75/p25 only for Δp).
 struct Spread {
   Estimate mean;
   float max = 0, p99_9 = 0, p99 = 0, p95 = 0, p90 = 0, p75 = 0, median = 0, p25 = 0, p10 = 0, p5 = 0, p1 = 0,

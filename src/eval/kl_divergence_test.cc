@@ -17,7 +17,8 @@ LogitsFn Noisy(int64_t vocab, uint32_t seed, float scale = 1.0f) {
     for (size_t i = 0; i < w.size(); ++i) {
       std::mt19937 rng(seed + 7919u * static_cast<uint32_t>(w[i]) + 31u * static_cast<uint32_t>(i));
       std::uniform_real_distribution<float> u(-4.0f, 4.0f);
-      for (size_t v = 0; v < static_cast<size_t>(vocab); ++v) logits[i * static_cast<size_t>(vocab) + v] = scale * u(rng);
+      const auto n = static_cast<size_t>(vocab);
+      for (size_t v = 0; v < n; ++v) logits[i * n + v] = scale * u(rng);
     }
   };
 }

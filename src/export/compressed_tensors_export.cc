@@ -151,10 +151,8 @@ CtExportStats WriteCompressedTensors(const hf::Checkpoint& ckpt, const CtExportP
       continue;
     }
     if (t.rank() != 2) Fail("{}: '{}' has shape {}; a quantized Linear weight must be [out, in]", src.Describe(), name, ShapeToString(t.shape()));
-    const auto& scheme = plan.schemes.at(job->second.scheme);
     const ct::ConfigGroup& g = cfg.groups.at(job->second.scheme);
     auto lp = ct::QuantizedLinearParts(job->second.module, t.dim(0), t.dim(1), *g.weights, g.format, t.dtype());
-    (void)scheme;
     pending[name].parts_left = static_cast<int>(lp.size());
     for (auto& p : lp) {
       parts[p.spec.name] = {&job->second, name, p.part};
@@ -167,8 +165,8 @@ CtExportStats WriteCompressedTensors(const hf::Checkpoint& ckpt, const CtExportP
   }
   for (const auto& s : specs) st.bytes_out += safetensors::SpecBytes(s);
 
-  Progress progress("quantize", specs.size(), "tensors");
-  if (!opts.progress) progress.Finish();
+  std::optional<Progress> progress;
+  if (opts.progress) progress.emplace("quantize", specs.size(), "tensors");
   auto produce = [&](const safetensors::TensorSpec& spec, io::ByteSink& sink) {
     auto it = parts.find(spec.name);
     if (it == parts.end()) {  // dense: copied as stored
@@ -224,12 +222,12 @@ CtExportStats WriteCompressedTensors(const hf::Checkpoint& ckpt, const CtExportP
       }
       if (--pend.parts_left == 0) pending.erase(ref.weight_name);
     }
-    progress.Add(1);
+    if (progress) progress->Add(1);
   };
   safetensors::WriteCheckpoint(dir.staging(), specs,
                                opts.max_shard_bytes ? opts.max_shard_bytes : safetensors::kDefaultMaxShardBytes, produce);
   QF_CHECK(pending.empty());
-  progress.Finish();
+  if (progress) progress->Finish();
 
   const std::string cfg_path = ckpt.dir() + "/config.json";
   const io::Json config = io::ReadJsonFile(cfg_path);

@@ -55,6 +55,8 @@ std::optional<TensorName> ParseTensorName(std::string_view name) {
     const size_t dot = rest.find('.');
     if (dot == std::string_view::npos || dot == 0 || dot > 6) return std::nullopt;
     const std::string_view digits = rest.substr(0, dot);
+    for (char ch : digits)
+      if (ch < '0' || ch > '9') return std::nullopt;
     if (digits.size() > 1 && digits[0] == '0') return std::nullopt;  // "01" is not a layer index
     int layer = 0;
     auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), layer);

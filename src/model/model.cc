@@ -161,9 +161,11 @@ void Model::SetLinear(int layer, LinearKind kind, std::unique_ptr<LinearWeight> 
 
 void Model::ConvertLinearWeights(DType to) {
   for (auto& layer : layers_) {
-    for (auto& w : layer.linear) w = ConvertLinear(*w, to);
+    for (auto& w : layer.linear) {
+      if (w->dtype() != to) w = ConvertLinear(*w, to);
+    }
   }
-  lm_head_ = ConvertLinear(*lm_head_, to);
+  if (lm_head_->dtype() != to) lm_head_ = ConvertLinear(*lm_head_, to);
 }
 
 }  // namespace qforge::model

@@ -2,6 +2,7 @@
 // evaluated against the original model on the first windows of ../shared/data/wiki.test.raw (a different
 // text). GPTQ W4A16 must beat RTN W4A16 in KL-divergence at g128 and per channel; W8A8 runs with int8
 // per-token activations, with and without SmoothQuant. Prints the table that docs/gptq.md reports.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -18,7 +18,12 @@ const all = flags.includes("--all");
 
 const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
 const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-const context = await model.createContext({ contextSize: Math.max(64, tokens.length + 1), batchSize: tokens.length, threads: 1 });
+// F32 KV cache and no flash attention: llama.cpp then computes in F32 throughout (its default F16 cache alone
+// moves log-probs by ~1e-4..1e-2), so files with identical tensors give identical log-probs.
+const context = await model.createContext({
+  contextSize: Math.max(64, tokens.length + 1), batchSize: Math.max(1, tokens.length), threads: 1,
+  flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
+});
 const sequence = context.getSequence();
 
 const input = tokens.map((t, i) =>
@@ -31,10 +36,11 @@ for (let i = 0; i + 1 < tokens.length; ++i) {
   const probs = results[i]?.next?.probabilities;
   if (!probs) throw new Error(`no probabilities for position ${i}`);
   const p = probs.get(tokens[i + 1]) ?? 0;
-  logprobs.push(Math.log(p));
+  logprobs.push(p > 0 ? Math.log(p) : -1e30);  // -1e30: probability underflowed to 0 in float32
   if (all) {
     const row = new Array(probs.size);
-    for (const [tok, q] of probs) row[tok] = Math.log(q);
+    row.fill(-1e30);
+    for (const [tok, q] of probs) if (q > 0) row[tok] = Math.log(q);
     rows.push(row);
   }
 }

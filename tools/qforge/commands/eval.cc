@@ -73,7 +73,9 @@ nlohmann::ordered_json ReportJson(const pipeline::EvaluateReport& r) {
 }
 
 void PrintSpread(const char* name, const eval::Spread& s, double scale, const char* unit, bool quartiles) {
-  const auto line = [&](const char* what, double v) { fmt::print("{:<8} {:<6} {:11.6f}{}\n", what, name, v * scale, unit); };
+  const auto line = [&](const char* what, double v) {
+    fmt::print("{:<8} {:<6} {:11.6f}{}\n", what, name, v * scale, unit);
+  };
   fmt::print("Mean     {:<6} {:11.6f}{} ± {:.6f}{}\n", name, s.mean.value * scale, unit, s.mean.error * scale, unit);
   line("Maximum", s.max);
   line("99.9%", s.p99_9);

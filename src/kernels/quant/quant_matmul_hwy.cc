@@ -1,0 +1,520 @@
+// Highway implementations of kernels/quant/quant_matmul.h, compiled once per target (AVX3_DL included, for
+// VNNI) and dispatched once per row tile. Target intrinsics only where Highway 1.0.3 lacks the op (int8
+// dot products); each such path is checked against the scalar twin on every target (quant_matmul_test.cc).
+#ifndef HWY_WANT_AVX3_DL
+#define HWY_WANT_AVX3_DL  // Debian's Highway 1.0.3 builds the VNNI target only on request.
+#endif
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/quant/quant_matmul_hwy.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+// Highway before everything else that uses it, as foreach_target requires.
+#include "hwy/highway.h"
+#include "kernels/quant/quant_matmul.h"
+
+#if HWY_ARCH_X86
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+HWY_BEFORE_NAMESPACE();
+namespace qforge::kernels {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using DU = hn::RebindToUnsigned<DF>;
+using DI = hn::RebindToSigned<DF>;
+using VF = hn::Vec<DF>;
+
+int64_t LanesF32Impl() { return static_cast<int64_t>(hn::Lanes(DF())); }
+
+// ---------------------------------------------------------------------------------------------------- W4A16
+// xp is x permuted per token so that one vector of packed words lines up with one vector of activations per
+// nibble: in block b of B = 8L elements, xp[b·B + j·L + w] = x[b·B + 8w + j] (w: word lane, j: nibble).
+// Codes are decoded and scaled in registers: c = nibble · s − 8 · s (one FMA), then FMA'd into NT token
+// accumulators, for R rows at once.
+template <int R, int NT>
+HWY_INLINE void W4Block(const float* xp, int64_t k, const uint32_t* packed, int64_t words, const float* scales,
+                        int64_t groups, int64_t group, int64_t r, float* y, int64_t m) {
+  const DF df;
+  const DU du;
+  const DI di;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(df)), B = 8 * L, bpg = group / B;
+  const auto mask = hn::Set(du, 0xFu);
+  VF acc[R][NT];
+  for (int q = 0; q < R; ++q)
+    for (int t = 0; t < NT; ++t) acc[q][t] = hn::Zero(df);
+  for (int64_t g = 0; g < groups; ++g) {
+    VF s[R], n8[R];
+    for (int q = 0; q < R; ++q) {
+      const float sv = scales[(r + q) * groups + g];
+      s[q] = hn::Set(df, sv);
+      n8[q] = hn::Set(df, -8.0f * sv);
+    }
+    for (int64_t b = g * bpg; b < (g + 1) * bpg; ++b) {
+      hn::Vec<DU> wv[R];
+      for (int q = 0; q < R; ++q) wv[q] = hn::LoadU(du, packed + (r + q) * words + b * L);
+      for (int j = 0; j < 8; ++j) {
+        VF xv[NT];
+        for (int t = 0; t < NT; ++t) xv[t] = hn::LoadU(df, xp + t * k + b * B + j * L);
+        for (int q = 0; q < R; ++q) {
+          const auto nib = hn::And(hn::ShiftRightSame(wv[q], 4 * j), mask);
+          const VF c = hn::MulAdd(hn::ConvertTo(df, hn::BitCast(di, nib)), s[q], n8[q]);
+          for (int t = 0; t < NT; ++t) acc[q][t] = hn::MulAdd(c, xv[t], acc[q][t]);
+        }
+      }
+    }
+  }
+  for (int q = 0; q < R; ++q)
+    for (int t = 0; t < NT; ++t) y[t * m + r + q] = hn::GetLane(hn::SumOfLanes(df, acc[q][t]));
+}
+
+template <int NT>
+HWY_INLINE void W4Tokens(const float* xp, int64_t k, const uint32_t* packed, const float* scales, int64_t group,
+                         int64_t r0, int64_t r1, float* y, int64_t m) {
+  const int64_t words = k / 8, groups = k / group;
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) W4Block<4, NT>(xp, k, packed, words, scales, groups, group, r, y, m);
+  for (; r < r1; ++r) W4Block<1, NT>(xp, k, packed, words, scales, groups, group, r, y, m);
+}
+
+// Rows [r0, r1) for all n tokens (xp: n permuted rows of k; y: [n, m]).
+void W4TileImpl(const float* xp, int64_t n, int64_t k, const uint32_t* packed, const float* scales, int64_t group,
+                int64_t r0, int64_t r1, float* y, int64_t m) {
+  // Row blocks small enough that their packed words stay in L2 while every token tile passes over them.
+  constexpr int64_t kRowBlock = 64;
+  for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
+    const int64_t re = std::min(r1, rb + kRowBlock);
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4) W4Tokens<4>(xp + t * k, k, packed, scales, group, rb, re, y + t * m, m);
+    switch (n - t) {
+      case 3: W4Tokens<3>(xp + t * k, k, packed, scales, group, rb, re, y + t * m, m); break;
+      case 2: W4Tokens<2>(xp + t * k, k, packed, scales, group, rb, re, y + t * m, m); break;
+      case 1: W4Tokens<1>(xp + t * k, k, packed, scales, group, rb, re, y + t * m, m); break;
+      default: break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------- W8A16
+template <int R, int NT>
+HWY_INLINE void W8Block(const float* x, int64_t k, const int8_t* w, const float* scales, int64_t groups,
+                        int64_t group, int64_t r, float* y, int64_t m) {
+  const DF df;
+  const DI di;
+  const hn::Rebind<int8_t, DI> d8;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(df));
+  VF acc[R][NT];
+  for (int q = 0; q < R; ++q)
+    for (int t = 0; t < NT; ++t) acc[q][t] = hn::Zero(df);
+  for (int64_t g = 0; g < groups; ++g) {
+    VF s[R];
+    for (int q = 0; q < R; ++q) s[q] = hn::Set(df, scales[(r + q) * groups + g]);
+    for (int64_t i = g * group; i < (g + 1) * group; i += L) {
+      VF xv[NT];
+      for (int t = 0; t < NT; ++t) xv[t] = hn::LoadU(df, x + t * k + i);
+      for (int q = 0; q < R; ++q) {
+        const VF c = hn::Mul(hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, w + (r + q) * k + i))), s[q]);
+        for (int t = 0; t < NT; ++t) acc[q][t] = hn::MulAdd(c, xv[t], acc[q][t]);
+      }
+    }
+  }
+  for (int q = 0; q < R; ++q)
+    for (int t = 0; t < NT; ++t) y[t * m + r + q] = hn::GetLane(hn::SumOfLanes(df, acc[q][t]));
+}
+
+template <int NT>
+HWY_INLINE void W8Tokens(const float* x, int64_t k, const int8_t* w, const float* scales, int64_t group,
+                         int64_t r0, int64_t r1, float* y, int64_t m) {
+  const int64_t groups = k / group;
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) W8Block<4, NT>(x, k, w, scales, groups, group, r, y, m);
+  for (; r < r1; ++r) W8Block<1, NT>(x, k, w, scales, groups, group, r, y, m);
+}
+
+void W8TileImpl(const float* x, int64_t n, int64_t k, const int8_t* w, const float* scales, int64_t group,
+                int64_t r0, int64_t r1, float* y, int64_t m) {
+  constexpr int64_t kRowBlock = 32;
+  for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
+    const int64_t re = std::min(r1, rb + kRowBlock);
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4) W8Tokens<4>(x + t * k, k, w, scales, group, rb, re, y + t * m, m);
+    switch (n - t) {
+      case 3: W8Tokens<3>(x + t * k, k, w, scales, group, rb, re, y + t * m, m); break;
+      case 2: W8Tokens<2>(x + t * k, k, w, scales, group, rb, re, y + t * m, m); break;
+      case 1: W8Tokens<1>(x + t * k, k, w, scales, group, rb, re, y + t * m, m); break;
+      default: break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------- activation quantization
+float QuantizeActivationImpl(const float* x, int64_t k, int8_t* q) {
+  const DF df;
+  const DI di;
+  const hn::Rebind<int8_t, DI> d8;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(df)), kv = k - k % L;
+  auto vmax = hn::Zero(df);
+  for (int64_t i = 0; i < kv; i += L) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(df, x + i)));
+  float absmax = kv > 0 ? hn::GetLane(hn::MaxOfLanes(df, vmax)) : 0.0f;
+  for (int64_t i = kv; i < k; ++i) absmax = std::max(absmax, std::fabs(x[i]));
+  if (absmax == 0.0f) {
+    std::memset(q, 0, static_cast<size_t>(k));
+    return 0.0f;
+  }
+  const float inv = 127.0f / absmax;
+  const auto vinv = hn::Set(df, inv);
+  // Round is round-half-to-even; DemoteTo saturates to [−128, 127] like the twin's clamp.
+  for (int64_t i = 0; i < kv; i += L) {
+    const auto r = hn::Round(hn::Mul(hn::LoadU(df, x + i), vinv));
+    hn::StoreU(hn::DemoteTo(d8, hn::ConvertTo(di, r)), d8, q + i);
+  }
+  for (int64_t i = kv; i < k; ++i) q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(x[i] * inv), -128.0f, 127.0f));
+  return absmax / 127.0f;
+}
+
+// --------------------------------------------------------------------------------------------- int8 GEMM
+// acc[t, r] = Σ a[t, i] · w[r, i] for tokens [0, n) and rows [r0, r1), in 4×4 register tiles.
+// Preconditions: a ∈ [−127, 127] (QuantizeActivationI8 never yields −128), k ≤ kMaxW8A8K.
+#if HWY_TARGET == HWY_AVX3_DL
+// Highway 1.0.3's AVX3_DL target string names avxvnni but not avx512vnni (its CPU detection requires VNNI):
+// add it for the int8 code below.
+#pragma GCC push_options
+#pragma GCC target("avx512vnni")
+#define QFORGE_POP_VNNI 1
+// vpdpbusd multiplies unsigned by signed bytes: a + 128 (a XOR 0x80) times w, minus 128 · Σw afterwards.
+constexpr int64_t kI8Vec = 64;
+struct I8Acc {
+  __m512i v;
+  HWY_INLINE void Zero() { v = _mm512_setzero_si512(); }
+  HWY_INLINE int32_t Sum() const { return _mm512_reduce_add_epi32(v); }
+};
+HWY_INLINE __m512i LoadA(const int8_t* p) {
+  return _mm512_xor_si512(_mm512_loadu_si512(p), _mm512_set1_epi8(static_cast<char>(0x80)));
+}
+HWY_INLINE __m512i LoadW(const int8_t* p) { return _mm512_loadu_si512(p); }
+HWY_INLINE void Dot(I8Acc& acc, __m512i a, __m512i w) { acc.v = _mm512_dpbusd_epi32(acc.v, a, w); }
+constexpr bool kBiased = true;
+#elif HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3
+// maddubs(|w|, sign(a, w)): |w| ≤ 128 as u8, |a| ≤ 127, so each 16-bit pair sum ≤ 32512 never saturates.
+constexpr int64_t kI8Vec = 32;
+struct I8Acc {
+  __m256i v;
+  HWY_INLINE void Zero() { v = _mm256_setzero_si256(); }
+  HWY_INLINE int32_t Sum() const {
+    const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    const __m128i s2 = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    return _mm_cvtsi128_si32(_mm_add_epi32(s2, _mm_shuffle_epi32(s2, 0xB1)));
+  }
+};
+HWY_INLINE __m256i LoadA(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+HWY_INLINE __m256i LoadW(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+HWY_INLINE void Dot(I8Acc& acc, __m256i a, __m256i w) {
+  const __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(a, w));
+  acc.v = _mm256_add_epi32(acc.v, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+constexpr bool kBiased = false;
+#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+constexpr int64_t kI8Vec = 16;
+struct I8Acc {
+  __m128i v;
+  HWY_INLINE void Zero() { v = _mm_setzero_si128(); }
+  HWY_INLINE int32_t Sum() const {
+    const __m128i s2 = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4E));
+    return _mm_cvtsi128_si32(_mm_add_epi32(s2, _mm_shuffle_epi32(s2, 0xB1)));
+  }
+};
+HWY_INLINE __m128i LoadA(const int8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+HWY_INLINE __m128i LoadW(const int8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+HWY_INLINE void Dot(I8Acc& acc, __m128i a, __m128i w) {
+  const __m128i p = _mm_maddubs_epi16(_mm_abs_epi8(w), _mm_sign_epi8(a, w));
+  acc.v = _mm_add_epi32(acc.v, _mm_madd_epi16(p, _mm_set1_epi16(1)));
+}
+constexpr bool kBiased = false;
+#else
+#define QFORGE_I8_PLAIN 1
+#endif
+
+#ifndef QFORGE_I8_PLAIN
+template <int R, int NT>
+HWY_INLINE void I8Block(const int8_t* a, int64_t k, const int8_t* w, const int32_t* row_sums, int64_t r,
+                        int32_t* acc_out, int64_t m) {
+  I8Acc acc[R][NT];
+  for (int q = 0; q < R; ++q)
+    for (int t = 0; t < NT; ++t) acc[q][t].Zero();
+  const int64_t kv = k - k % kI8Vec;
+  for (int64_t i = 0; i < kv; i += kI8Vec) {
+    decltype(LoadA(a)) av[NT];
+    for (int t = 0; t < NT; ++t) av[t] = LoadA(a + t * k + i);
+    for (int q = 0; q < R; ++q) {
+      const auto wv = LoadW(w + (r + q) * k + i);
+      for (int t = 0; t < NT; ++t) Dot(acc[q][t], av[t], wv);
+    }
+  }
+  for (int q = 0; q < R; ++q) {
+    const int8_t* wr = w + (r + q) * k;
+    // The biased sum covers [0, kv) only: subtract 128 · Σ_{i<kv} w = 128 · (rowsum − Σ_{i≥kv} w).
+    int32_t tail_w = 0;
+    for (int64_t i = kv; i < k; ++i) tail_w += wr[i];
+    for (int t = 0; t < NT; ++t) {
+      int32_t s = acc[q][t].Sum();
+      if (kBiased) s -= 128 * (row_sums[r + q] - tail_w);
+      for (int64_t i = kv; i < k; ++i) s += static_cast<int32_t>(a[t * k + i]) * wr[i];
+      acc_out[t * m + r + q] = s;
+    }
+  }
+}
+#endif
+
+void GemmI8TileImpl(const int8_t* a, int64_t n, int64_t k, const int8_t* w, const int32_t* row_sums, int64_t r0,
+                    int64_t r1, int32_t* acc, int64_t m) {
+#ifdef QFORGE_I8_PLAIN
+  (void)row_sums;
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int32_t s = 0;
+      for (int64_t i = 0; i < k; ++i) s += static_cast<int32_t>(a[t * k + i]) * w[r * k + i];
+      acc[t * m + r] = s;
+    }
+  }
+#else
+  // Row blocks whose weights stay in L2 while all token tiles pass over them.
+  const int64_t row_block = std::max<int64_t>(4, (256 * 1024 / std::max<int64_t>(k, 1)) / 4 * 4);
+  for (int64_t rb = r0; rb < r1; rb += row_block) {
+    const int64_t re = std::min(r1, rb + row_block);
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4) {
+      int64_t r = rb;
+      for (; r + 4 <= re; r += 4) I8Block<4, 4>(a + t * k, k, w, row_sums, r, acc + t * m, m);
+      for (; r < re; ++r) I8Block<1, 4>(a + t * k, k, w, row_sums, r, acc + t * m, m);
+    }
+    for (; t < n; ++t) {
+      int64_t r = rb;
+      for (; r + 4 <= re; r += 4) I8Block<4, 1>(a + t * k, k, w, row_sums, r, acc + t * m, m);
+      for (; r < re; ++r) I8Block<1, 1>(a + t * k, k, w, row_sums, r, acc + t * m, m);
+    }
+  }
+#endif
+}
+
+// ------------------------------------------------------------------------------------------- peak loops
+double Int8PeakLoopImpl(int64_t iters) {
+#ifdef QFORGE_I8_PLAIN
+  volatile int32_t sink = 0;
+  int32_t s[8] = {};
+  for (int64_t it = 0; it < iters; ++it)
+    for (int u = 0; u < 8; ++u) s[u] += static_cast<int32_t>(it & 7) * (u + 1);
+  for (int u = 0; u < 8; ++u) sink = sink + s[u];
+  return 2.0 * 8.0 * static_cast<double>(iters);
+#else
+  // 12 independent accumulators hide the instruction latency; inputs never leave registers.
+  constexpr int kChains = 12;
+  alignas(64) int8_t buf_a[kI8Vec], buf_w[kI8Vec];
+  for (int64_t i = 0; i < kI8Vec; ++i) {
+    buf_a[i] = static_cast<int8_t>(i % 7 - 3);
+    buf_w[i] = static_cast<int8_t>(i % 5 - 2);
+  }
+  const auto av = LoadA(buf_a);
+  auto wv = LoadW(buf_w);
+  I8Acc acc[kChains];
+  for (auto& c : acc) c.Zero();
+  for (int64_t it = 0; it < iters; ++it) {
+    for (int c = 0; c < kChains; ++c) Dot(acc[c], av, wv);
+    __asm__ volatile("" : "+v"(wv));  // keeps the loop from being folded
+  }
+  int32_t total = 0;
+  for (auto& c : acc) total += c.Sum();
+  volatile int32_t sink = total;
+  (void)sink;
+  return 2.0 * static_cast<double>(kI8Vec) * kChains * static_cast<double>(iters);
+#endif
+}
+
+double F32FmaPeakLoopImpl(int64_t iters) {
+  const DF df;
+  constexpr int kChains = 12;
+  VF acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = hn::Set(df, static_cast<float>(c));
+  auto a = hn::Set(df, 0.999f), b = hn::Set(df, 1e-3f);
+  for (int64_t it = 0; it < iters; ++it) {
+    for (int c = 0; c < kChains; ++c) acc[c] = hn::MulAdd(acc[c], a, b);
+#if HWY_ARCH_X86 && HWY_TARGET != HWY_EMU128 && HWY_TARGET != HWY_SCALAR
+    __asm__ volatile("" : "+v"(a));
+#endif
+  }
+  float total = 0;
+  for (int c = 0; c < kChains; ++c) total += hn::GetLane(acc[c]);
+  volatile float sink = total;
+  (void)sink;
+  return 2.0 * static_cast<double>(hn::Lanes(df)) * kChains * static_cast<double>(iters);
+}
+
+#ifdef QFORGE_POP_VNNI
+#pragma GCC pop_options
+#undef QFORGE_POP_VNNI
+#endif
+
+int64_t CurrentTargetImpl() { return HWY_TARGET; }
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace qforge::kernels
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "core/error.h"
+#include "core/thread_pool.h"
+
+namespace qforge::kernels {
+
+HWY_EXPORT(LanesF32Impl);
+HWY_EXPORT(W4TileImpl);
+HWY_EXPORT(W8TileImpl);
+HWY_EXPORT(QuantizeActivationImpl);
+HWY_EXPORT(GemmI8TileImpl);
+HWY_EXPORT(Int8PeakLoopImpl);
+HWY_EXPORT(F32FmaPeakLoopImpl);
+HWY_EXPORT(CurrentTargetImpl);
+
+namespace {
+
+// Output rows per ParallelFor chunk: a multiple of the 4-row register tile, and at least a few hundred KB
+// of weights per chunk for one token (fewer, larger chunks when many tokens share each row).
+size_t RowGrain(int64_t m, int64_t k_bytes) {
+  const int64_t rows = std::max<int64_t>(16, (64 * 1024) / std::max<int64_t>(k_bytes, 1));
+  return static_cast<size_t>(std::min<int64_t>(m, (rows + 3) / 4 * 4));
+}
+
+// Scalar fallback for shapes the vector kernel does not tile (k or group not a multiple of 8 lanes × 8).
+void W4Scalar(const float* x, int64_t n, int64_t k, const uint32_t* packed, const float* scales, int64_t group,
+              int64_t r0, int64_t r1, float* y, int64_t m) {
+  const int64_t words = k / 8, groups = k / group;
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float acc = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        const int code = static_cast<int>((packed[r * words + i / 8] >> (4 * (i % 8))) & 0xFu) - 8;
+        acc += scales[r * groups + i / group] * static_cast<float>(code) * x[t * k + i];
+      }
+      y[t * m + r] = acc;
+    }
+  }
+}
+
+void W8Scalar(const float* x, int64_t n, int64_t k, const int8_t* w, const float* scales, int64_t group, int64_t r0,
+              int64_t r1, float* y, int64_t m) {
+  const int64_t groups = k / group;
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float acc = 0;
+      for (int64_t i = 0; i < k; ++i) acc += scales[r * groups + i / group] * w[r * k + i] * x[t * k + i];
+      y[t * m + r] = acc;
+    }
+  }
+}
+
+}  // namespace
+
+void MatMulW4A16(const float* x, int64_t n, int64_t k, const uint32_t* packed, const float* scales, int64_t group,
+                 int64_t m, float* y) {
+  QF_CHECK(n >= 0 && m >= 0 && k > 0 && group > 0 && k % 8 == 0 && group % 8 == 0 && k % group == 0);
+  if (n == 0 || m == 0) return;
+  const int64_t lanes = HWY_DYNAMIC_DISPATCH(LanesF32Impl)(), block = 8 * lanes;
+  const size_t grain = RowGrain(m, k / 2);
+  if (k % block != 0 || group % block != 0) {
+    ThreadPool::Global().ParallelFor(static_cast<size_t>(m), grain, [&](size_t r0, size_t r1) {
+      W4Scalar(x, n, k, packed, scales, group, static_cast<int64_t>(r0), static_cast<int64_t>(r1), y, m);
+    });
+    return;
+  }
+  // Permute each token's activations to the nibble-major order the kernel reads (see W4Block).
+  std::vector<float> xp(static_cast<size_t>(n * k));
+  for (int64_t t = 0; t < n; ++t) {
+    const float* src = x + t * k;
+    float* dst = xp.data() + t * k;
+    for (int64_t b = 0; b < k; b += block)
+      for (int64_t w = 0; w < lanes; ++w)
+        for (int64_t j = 0; j < 8; ++j) dst[b + j * lanes + w] = src[b + 8 * w + j];
+  }
+  ThreadPool::Global().ParallelFor(static_cast<size_t>(m), grain, [&](size_t r0, size_t r1) {
+    HWY_DYNAMIC_DISPATCH(W4TileImpl)(xp.data(), n, k, packed, scales, group, static_cast<int64_t>(r0),
+                                     static_cast<int64_t>(r1), y, m);
+  });
+}
+
+void MatMulW8A16(const float* x, int64_t n, int64_t k, const int8_t* w, const float* scales, int64_t group,
+                 int64_t m, float* y) {
+  QF_CHECK(n >= 0 && m >= 0 && k > 0 && group > 0 && k % group == 0);
+  if (n == 0 || m == 0) return;
+  const int64_t lanes = HWY_DYNAMIC_DISPATCH(LanesF32Impl)();
+  const bool vec = group % lanes == 0;
+  ThreadPool::Global().ParallelFor(static_cast<size_t>(m), RowGrain(m, k), [&](size_t r0, size_t r1) {
+    if (vec) {
+      HWY_DYNAMIC_DISPATCH(W8TileImpl)(x, n, k, w, scales, group, static_cast<int64_t>(r0),
+                                       static_cast<int64_t>(r1), y, m);
+    } else {
+      W8Scalar(x, n, k, w, scales, group, static_cast<int64_t>(r0), static_cast<int64_t>(r1), y, m);
+    }
+  });
+}
+
+float QuantizeActivationI8(const float* x, int64_t k, int8_t* q) {
+  return HWY_DYNAMIC_DISPATCH(QuantizeActivationImpl)(x, k, q);
+}
+
+std::vector<int32_t> Int8RowSums(const int8_t* w, int64_t m, int64_t k) {
+  std::vector<int32_t> sums(static_cast<size_t>(m));
+  for (int64_t r = 0; r < m; ++r) {
+    int32_t s = 0;
+    for (int64_t i = 0; i < k; ++i) s += w[r * k + i];
+    sums[static_cast<size_t>(r)] = s;
+  }
+  return sums;
+}
+
+void GemmI8(const int8_t* a, int64_t n, int64_t k, const int8_t* w, const int32_t* row_sums, int64_t m,
+            int32_t* acc) {
+  QF_CHECK(n >= 0 && m >= 0 && k > 0 && k <= kMaxW8A8K);
+  if (n == 0 || m == 0) return;
+  ThreadPool::Global().ParallelFor(static_cast<size_t>(m), RowGrain(m, k), [&](size_t r0, size_t r1) {
+    HWY_DYNAMIC_DISPATCH(GemmI8TileImpl)(a, n, k, w, row_sums, static_cast<int64_t>(r0), static_cast<int64_t>(r1),
+                                         acc, m);
+  });
+}
+
+void MatMulW8A8(const float* x, int64_t n, int64_t k, const int8_t* w, const float* w_scales,
+                const int32_t* row_sums, int64_t m, float* y) {
+  QF_CHECK(n >= 0 && m >= 0 && k > 0 && k <= kMaxW8A8K);
+  if (n == 0 || m == 0) return;
+  std::vector<int8_t> a(static_cast<size_t>(n * k));
+  std::vector<float> s(static_cast<size_t>(n));
+  for (int64_t t = 0; t < n; ++t) s[static_cast<size_t>(t)] = QuantizeActivationI8(x + t * k, k, a.data() + t * k);
+  std::vector<int32_t> acc(static_cast<size_t>(n * m));
+  ThreadPool::Global().ParallelFor(static_cast<size_t>(m), RowGrain(m, k), [&](size_t r0, size_t r1) {
+    const int64_t b = static_cast<int64_t>(r0), e = static_cast<int64_t>(r1);
+    HWY_DYNAMIC_DISPATCH(GemmI8TileImpl)(a.data(), n, k, w, row_sums, b, e, acc.data(), m);
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t r = b; r < e; ++r) {
+        y[t * m + r] = (s[static_cast<size_t>(t)] * w_scales[r]) * static_cast<float>(acc[static_cast<size_t>(t * m + r)]);
+      }
+    }
+  });
+}
+
+std::string QuantKernelTarget() { return hwy::TargetName(HWY_DYNAMIC_DISPATCH(CurrentTargetImpl)()); }
+
+std::vector<int64_t> QuantKernelTargets() {
+  std::vector<int64_t> out;
+  for (int64_t t = hwy::SupportedTargets() & HWY_TARGETS; t != 0; t &= t - 1) out.push_back(t & ~(t - 1));
+  return out;
+}
+
+double Int8PeakLoop(int64_t iters) { return HWY_DYNAMIC_DISPATCH(Int8PeakLoopImpl)(iters); }
+double F32FmaPeakLoop(int64_t iters) { return HWY_DYNAMIC_DISPATCH(F32FmaPeakLoopImpl)(iters); }
+
+}  // namespace qforge::kernels
+#endif  // HWY_ONCE

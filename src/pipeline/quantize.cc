@@ -1,0 +1,148 @@
+#include "pipeline/quantize.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <map>
+
+#include "algorithms/rtn.h"
+#include "core/error.h"
+#include "hf/tensor_names.h"
+
+namespace qforge::pipeline {
+namespace {
+
+constexpr std::string_view kLinearClass = "Linear";
+
+std::string ModuleOf(const std::string& weight_name) {
+  return weight_name.substr(0, weight_name.size() - std::string_view(".weight").size());
+}
+
+bool AnyMatch(const std::vector<std::string>& patterns, const std::string& module) {
+  for (const auto& p : patterns)
+    if (recipe::MatchesPattern(p, module, kLinearClass)) return true;
+  return false;
+}
+
+std::string HumanBytes(uint64_t b) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1000 && u < 4) {
+    v /= 1000;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.2f} {}", v, units[u]);
+}
+
+}  // namespace
+
+exporter::CtExportPlan PlanQuantization(const hf::Checkpoint& ckpt, const recipe::Modifier& m) {
+  const ModelConfig& cfg = ckpt.config();
+  exporter::CtExportPlan plan;
+  plan.schemes = m.schemes;
+  std::vector<std::vector<recipe::LinearShape>> targeted(m.schemes.size());
+  // Fused vLLM layers: the shards of qkv_proj and gate_up_proj must share one scheme (or all stay dense).
+  std::map<std::pair<int, int>, std::pair<std::string, int>> fused;  // (layer, fusion) -> (first module, scheme)
+  bool lm_head_stored = false;
+  for (const auto& name : ckpt.tensors().Names()) {
+    const auto tn = hf::ParseTensorName(name);
+    if (!tn || !hf::IsLinearRole(tn->role)) continue;
+    if (tn->role == hf::Role::kLmHead) lm_head_stored = true;
+    const std::string module = ModuleOf(name);
+    int scheme = -1;
+    for (size_t i = 0; i < m.schemes.size() && scheme < 0; ++i)
+      if (AnyMatch(m.schemes[i].targets, module)) scheme = static_cast<int>(i);
+    if (scheme < 0) continue;  // not targeted: stays dense and is not listed in ignore
+    if (AnyMatch(m.ignore, module)) {
+      plan.ignore.push_back(module);
+      scheme = -1;
+    } else if (tn->role == hf::Role::kLmHead && cfg.tie_word_embeddings) {
+      Fail("{}: lm_head is tied to the embeddings (tie_word_embeddings) and embeddings are never quantized; "
+           "add lm_head to ignore", ckpt.dir());
+    }
+    const int fusion = (tn->role == hf::Role::kQ || tn->role == hf::Role::kK || tn->role == hf::Role::kV) ? 0
+                       : (tn->role == hf::Role::kGate || tn->role == hf::Role::kUp)                    ? 1
+                                                                                                     : -1;
+    if (fusion >= 0) {
+      auto [it, inserted] = fused.try_emplace({tn->layer, fusion}, module, scheme);
+      if (!inserted && it->second.second != scheme)
+        Fail("{} and {} are fused into one layer by vLLM ({}) and must be quantized alike; adjust targets/ignore "
+             "so that both are quantized with the same scheme or both ignored", it->second.first, module,
+             fusion == 0 ? "qkv_proj" : "gate_up_proj");
+    }
+    if (scheme < 0) continue;
+    const Tensor w = ckpt.tensors().Get(name);
+    plan.quantize[name] = {module, static_cast<size_t>(scheme)};
+    targeted[static_cast<size_t>(scheme)].push_back({module, w.dim(1)});
+  }
+  // A tied lm_head that is not stored is still a Linear module of the model.
+  if (!lm_head_stored && cfg.tie_word_embeddings) {
+    for (const auto& s : m.schemes)
+      if (AnyMatch(s.targets, "lm_head")) {
+        plan.ignore.push_back("lm_head");
+        break;
+      }
+  }
+  for (size_t i = 0; i < m.schemes.size(); ++i) recipe::CheckGroupSize(*m.schemes[i].weights, targeted[i]);
+  if (plan.quantize.empty())
+    Fail("{}: no Linear matches the recipe's targets (after ignore); nothing to quantize", ckpt.dir());
+  return plan;
+}
+
+std::unique_ptr<algorithms::LinearQuantizer> MakeQuantizer(const recipe::Recipe& r, const hf::Checkpoint& ckpt) {
+  for (const auto& m : r.modifiers)
+    if (m.kind == recipe::ModifierKind::kSmoothQuant)
+      Fail("recipe: SmoothQuantModifier needs calibration, which `qforge quantize` does not run yet");
+  const recipe::Modifier& m = r.WeightModifier();
+  switch (m.kind) {
+    case recipe::ModifierKind::kQuantization: return std::make_unique<algorithms::RtnQuantizer>();
+    case recipe::ModifierKind::kGptq:
+      Fail("recipe: GPTQModifier is not available in `qforge quantize` yet; use QuantizationModifier (RTN)");
+    case recipe::ModifierKind::kSmoothQuant: break;
+  }
+  QF_CHECK(false);
+  (void)ckpt;
+  return nullptr;
+}
+
+QuantizeReport QuantizeModel(const QuantizeOptions& o) {
+  if (o.format != "compressed-tensors")
+    Fail("--format {}: not supported by quantize; expected compressed-tensors (GGUF: use `qforge convert`)", o.format);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ckpt = hf::Checkpoint::Open(o.model_dir);
+  const recipe::Modifier& m = o.recipe.WeightModifier();
+  for (const auto& s : m.schemes) {
+    recipe::Validate(s, "recipe");
+    exporter::CheckWritable(s);
+  }
+  auto quantizer = MakeQuantizer(o.recipe, *ckpt);
+  const exporter::CtExportPlan plan = PlanQuantization(*ckpt, m);
+  QuantizeReport r;
+  r.quantizer = std::string(quantizer->name());
+  r.linears_ignored = static_cast<int64_t>(plan.ignore.size());
+  r.stats = exporter::WriteCompressedTensors(*ckpt, plan, *quantizer, o.recipe,
+                                             {o.out_dir, o.overwrite, o.max_shard_bytes, o.progress});
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.out_dir = o.out_dir;
+  return r;
+}
+
+std::string FormatQuantizeReport(const QuantizeReport& r) {
+  const auto& s = r.stats;
+  const double qbits = s.quantized_params ? 8.0 * static_cast<double>(s.quantized_out_bytes) / static_cast<double>(s.quantized_params) : 0;
+  const double allbits = s.total_params ? 8.0 * static_cast<double>(s.bytes_out) / static_cast<double>(s.total_params) : 0;
+  std::string out = fmt::format("wrote {} ({}, {:.1f}s)\n", r.out_dir, r.quantizer, r.seconds);
+  out += fmt::format("  Linear weights quantized: {} ({} parameters); targeted but ignored: {}; other tensors kept: {}\n",
+                     s.tensors_quantized, s.quantized_params, r.linears_ignored, s.tensors_dense);
+  out += fmt::format("  quantized weights: {} -> {} ({:.3f} bits per weight incl. scales)\n", HumanBytes(s.quantized_in_bytes),
+                     HumanBytes(s.quantized_out_bytes), qbits);
+  out += fmt::format("  model: {} -> {} ({:.2f}x smaller, {:.3f} bits per parameter overall)\n", HumanBytes(s.bytes_in),
+                     HumanBytes(s.bytes_out), s.bytes_out ? static_cast<double>(s.bytes_in) / static_cast<double>(s.bytes_out) : 0.0,
+                     allbits);
+  if (r.seconds > 0)
+    out += fmt::format("  throughput: {:.3f} GB of input weights per second\n", static_cast<double>(s.bytes_in) / 1e9 / r.seconds);
+  return out;
+}
+
+}  // namespace qforge::pipeline
