@@ -3,6 +3,7 @@
 // TinyStories model (HF input) and of stories260K (GGUF input), and
 //   * the F32 re-export of stories260K gives llama.cpp exactly the log-probs of the original file;
 //   * on every file, qforge's own forward pass (pipeline::LoadModel) agrees with llama.cpp's log-probs.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
@@ -48,8 +49,8 @@ OracleRun RunOracle(const std::string& model, const std::vector<int32_t>& tokens
   OracleRun r;
   r.tokens = tokens;
   std::string ids;
-  for (int32_t t : tokens) ids += (ids.empty() ? "" : ",") + std::to_string(t);
-  const std::string cmd = "cd '" + kOracleDir + "' && node logprobs.mjs '" + model + "' " + ids + " --all";
+  for (int32_t t : tokens) ids += fmt::format("{}{}", ids.empty() ? "" : ",", t);
+  const std::string cmd = fmt::format("cd '{}' && node logprobs.mjs '{}' {} --all", kOracleDir, model, ids);
   std::string out;
   if (FILE* p = ::popen(cmd.c_str(), "r")) {
     char buf[1 << 16];
@@ -106,7 +107,7 @@ class ConvertOracle : public ::testing::Test {
   static void SetUpTestSuite() {
     ASSERT_TRUE(fs::exists(kOracleDir + "/node_modules/node-llama-cpp"))
         << "node-llama-cpp is not installed in " << kOracleDir << " (run scripts/install-oracles.sh)";
-    dir_ = new std::string((fs::temp_directory_path() / ("qforge_convert_oracle_" + std::to_string(::getpid()))).string());
+    dir_ = new std::string(fmt::format("{}/qforge_convert_oracle_{}", fs::temp_directory_path().string(), ::getpid()));
     fs::create_directories(*dir_);
     ::setenv("QFORGE_PROGRESS", "0", 1);
     const auto spm = tokenizer::Tokenizer::FromVocab(exporter::VocabFromGguf(*gguf::File::Open(kStories260K)));
@@ -122,7 +123,7 @@ class ConvertOracle : public ::testing::Test {
         o.output = out;
         o.type = t;
         Convert(o);
-        (*runs_)[key + "/" + t] = RunOracle(out, tokens_[key]);
+        (*runs_)[fmt::format("{}/{}", key, t)] = RunOracle(out, tokens_[key]);
       }
     }
   }
@@ -132,7 +133,7 @@ class ConvertOracle : public ::testing::Test {
     delete runs_;
   }
   static std::string Path(const std::string& key, const std::string& type) {
-    return *dir_ + "/" + key + "-" + type + ".gguf";
+    return fmt::format("{}/{}-{}.gguf", *dir_, key, type);
   }
   static std::string* dir_;
   static std::map<std::string, OracleRun>* runs_;
@@ -163,7 +164,7 @@ TEST_F(ConvertOracle, Stories260KF32ReexportMatchesOriginal) {
 
 TEST_F(ConvertOracle, QforgeMatchesLlamaCppOnF32Files) {
   for (const std::string key : {"s260", "ts"}) {
-    const double d = QforgeVsOracle(Path(key, "F32"), (*runs_)[key + "/F32"]);
+    const double d = QforgeVsOracle(Path(key, "F32"), (*runs_)[fmt::format("{}/F32", key)]);
     std::printf("[ oracle ] %s F32: qforge vs llama.cpp max |d log p| = %.3g\n", key.c_str(), d);
     EXPECT_LE(d, kF32Tol) << key;
   }
@@ -175,7 +176,7 @@ TEST_F(ConvertOracle, QforgeVsLlamaCppOnQuantizedFilesIsReported) {
   for (const std::string key : {"s260", "ts"}) {
     for (const auto& t : kTypes) {
       if (t == "F32") continue;
-      const double d = QforgeVsOracle(Path(key, t), (*runs_)[key + "/" + t]);
+      const double d = QforgeVsOracle(Path(key, t), (*runs_)[fmt::format("{}/{}", key, t)]);
       std::printf("[ oracle ] %s %s: qforge vs llama.cpp max |d log p| = %.3g\n", key.c_str(), t.c_str(), d);
       EXPECT_TRUE(std::isfinite(d)) << key << " " << t;
     }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -84,6 +85,12 @@ exporter::CtExportPlan PlanQuantization(const hf::Checkpoint& ckpt, const recipe
         break;
       }
   }
+  // Module registration order, like compressed-tensors' from_pretrained walk (lm_head last).
+  std::map<std::string, size_t> order;
+  for (const auto& e : hf::ExpectedTensors(cfg)) order.emplace(ModuleOf(e.name), order.size());
+  auto rank = [&](const std::string& mod) { auto it = order.find(mod); return it == order.end() ? order.size() : it->second; };
+  std::stable_sort(plan.ignore.begin(), plan.ignore.end(),
+                   [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
   for (size_t i = 0; i < m.schemes.size(); ++i) recipe::CheckGroupSize(*m.schemes[i].weights, targeted[i]);
   if (plan.quantize.empty())
     Fail("{}: no Linear matches the recipe's targets (after ignore); nothing to quantize", ckpt.dir());

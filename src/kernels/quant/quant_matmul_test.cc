@@ -144,7 +144,7 @@ TEST(QuantKernels, ActivationQuantizationIsExact) {
   const auto rnd = RandomF(1037, 31);
   const std::vector<float> zeros(19, 0.0f);
   ForEachTarget([&] {
-    for (const auto* v : {&ties, &rnd, &zeros}) {
+    for (const std::vector<float>* v : std::initializer_list<const std::vector<float>*>{&ties, &rnd, &zeros}) {
       std::vector<int8_t> got(v->size()), want(v->size());
       const float s_got = QuantizeActivationI8(v->data(), static_cast<int64_t>(v->size()), got.data());
       const float s_want = ref::QuantizeActivationI8(v->data(), static_cast<int64_t>(v->size()), want.data());

@@ -15,7 +15,7 @@ namespace {
 
 struct SynthArgs {
   std::string shape, out, max_shard = "5GB", tokenizer = "auto", tokenizer_from;
-  int64_t layers = 0;
+  int64_t layers = -1;  // -1: all
   uint64_t seed = 0;
   bool force = false;
 };
@@ -57,7 +57,7 @@ std::function<int()> SetupSynth(CLI::App& app) {
   return [a] {
     hf::SynthOptions o;
     o.shape = a->shape;
-    if (a->layers != 0) o.layers = a->layers;
+    if (a->layers != -1) o.layers = a->layers;
     o.seed = a->seed;
     o.max_shard_bytes = ParseByteSize(a->max_shard);
     o.tokenizer = a->tokenizer == "copy"         ? hf::SynthTokenizer::kCopy
