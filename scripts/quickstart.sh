@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # README quick-start command (1): installs what is needed, builds qforge, and runs the main job on the
-# small model bundled in the repo.
+# small model bundled in the repo: quantize it to W4A16 (compressed-tensors, for vLLM) and measure the damage
+# against the original (perplexity and KL-divergence on text bundled in the repo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh release
-./build/tools/qforge/qforge inspect models/TinyStories-656K
+qforge=./build/tools/qforge/qforge
+out=build/quickstart/TinyStories-656K-W4A16
+$qforge inspect models/TinyStories-656K
+$qforge quantize models/TinyStories-656K -o "$out" --scheme W4A16 --force
+$qforge eval "$out" --base models/TinyStories-656K --text data/tinystories_sample.txt --ctx 128

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace qforge {
@@ -18,6 +19,7 @@ std::string ReadAll(std::FILE* f) {
 }
 
 TEST(Progress, PlainOutputEndsWithSummaryLine) {
+  ::unsetenv("QFORGE_PROGRESS");  // the test scripts silence progress globally; this test needs it on
   std::FILE* f = std::tmpfile();
   {
     Progress p("quantize", 10, "tensors", f);
@@ -28,6 +30,17 @@ TEST(Progress, PlainOutputEndsWithSummaryLine) {
   EXPECT_NE(s.find("quantize: 100% 10/10 tensors"), std::string::npos) << s;
   EXPECT_NE(s.find(" in "), std::string::npos) << s;
   EXPECT_EQ(s.find('\r'), std::string::npos) << "no terminal control codes when not a TTY";
+}
+
+TEST(Progress, SilencedByEnvironment) {
+  ::setenv("QFORGE_PROGRESS", "0", 1);
+  std::FILE* f = std::tmpfile();
+  {
+    Progress p("quiet", 3, "x", f);
+    p.Add(3);
+  }
+  EXPECT_EQ(ReadAll(f), "");
+  std::fclose(f);
 }
 
 TEST(Progress, FormatDuration) {

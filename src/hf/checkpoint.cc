@@ -1,6 +1,8 @@
 #include "hf/checkpoint.h"
 
 #include "core/error.h"
+#include "formats/compressed_tensors/quant_config.h"
+#include "formats/compressed_tensors/reader.h"
 #include "formats/safetensors/checkpoint.h"
 #include "hf/config.h"
 #include "hf/tensor_names.h"
@@ -70,7 +72,11 @@ std::unique_ptr<Checkpoint> Checkpoint::Open(const std::string& dir) {
   std::unique_ptr<Checkpoint> ck(new Checkpoint());
   ck->dir_ = dir;
   ck->config_ = ReadConfig(dir);
-  ck->tensors_ = WithTiedAliases(safetensors::OpenCheckpoint(dir), ck->config_.tie_word_embeddings);
+  std::unique_ptr<TensorSource> raw = safetensors::OpenCheckpoint(dir);
+  // compressed-tensors directories: quantized Linears are dequantized on access (formats/compressed_tensors).
+  if (auto q = compressed_tensors::ReadQuantizationConfig(dir))
+    raw = compressed_tensors::DequantizingSource(std::move(raw), std::move(*q));
+  ck->tensors_ = WithTiedAliases(std::move(raw), ck->config_.tie_word_embeddings);
   CheckTensorsMatchConfig(ck->config_, *ck->tensors_);
   return ck;
 }

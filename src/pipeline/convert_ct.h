@@ -4,10 +4,12 @@
 //   symmetric int4, group size a multiple of 32, no activation reordering → Q4_0: per 32 inputs
 //       { f16 d = scale[o][g] ; 16 bytes: low nibble = code[j] + 8, high nibble = code[j + 16] + 8 }
 //   symmetric int8, channel or group size a multiple of 32 → Q8_0: per 32 inputs { f16 d = scale ; i8 code[32] }
-// ggml decodes these blocks as (q − 8)·d and q·d: the same values code·scale as the checkpoint, provided
-// every scale is exactly representable in f16. That is verified element by element after encoding (ggml's
-// decoder against code·scale in f32); a Linear that fails any condition is reported with the reason and
-// left to the dequantize-and-requantize path.
+// ggml decodes these blocks as (q − 8)·d and q·d: exactly code·scale, provided every scale is exactly
+// representable in f16 (true for BF16/F16 checkpoints within f16's range; F32 scales generally are not).
+// That is verified element by element after encoding (ggml's decoder against code·scale in f32); a Linear
+// that fails any condition is reported with the reason and left to the dequantize-and-requantize path.
+// (compressed-tensors' own dequantization rounds code·scale to the model dtype; the GGUF value rounded the
+// same way is identical, which the tests check.)
 #pragma once
 
 #include <map>

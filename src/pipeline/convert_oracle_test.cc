@@ -2,7 +2,9 @@
 // tests/oracle/logprobs.mjs): llama.cpp loads our F32, F16, Q8_0, Q4_K_M and Q5_K_M GGUFs of the bundled
 // TinyStories model (HF input) and of stories260K (GGUF input), and
 //   * the F32 re-export of stories260K gives llama.cpp exactly the log-probs of the original file;
-//   * on every file, qforge's own forward pass (pipeline::LoadModel) agrees with llama.cpp's log-probs.
+//   * on the F32 files, qforge's own forward pass (pipeline::LoadModel) agrees with llama.cpp's log-probs
+//     within 1e-4, and qforge on the HF directory agrees with llama.cpp on our F32 GGUF of it;
+//   * on the quantized files the agreement is measured and guarded (see the last test).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -170,15 +172,27 @@ TEST_F(ConvertOracle, QforgeMatchesLlamaCppOnF32Files) {
   }
 }
 
-TEST_F(ConvertOracle, QforgeVsLlamaCppOnQuantizedFilesIsReported) {
-  // The acceptance bound for quantized files (1e-3) needs qforge to reproduce llama.cpp's activation
-  // quantization in its dot products; this prints the current agreement for every quantized file.
+TEST_F(ConvertOracle, TinyStoriesGgufMatchesTheHfModel) {
+  // qforge on the HF directory (rotate-half RoPE, weights as stored) against llama.cpp on our F32 GGUF: the
+  // export (names, Q/K row permutation, hyper-parameters, tied embeddings) preserves the model.
+  const double d = QforgeVsOracle(kTinyStories, (*runs_)["ts/F32"]);
+  std::printf("[ oracle ] TinyStories HF dir (qforge) vs its F32 GGUF (llama.cpp): max |d log p| = %.3g\n", d);
+  EXPECT_LE(d, kF32Tol);
+}
+
+TEST_F(ConvertOracle, QforgeVsLlamaCppOnQuantizedFiles) {
+  // The acceptance bound for quantized files (1e-3) needs qforge's forward pass to reproduce llama.cpp's
+  // quantization of the activations in its dot products (F16 for F16 weights, Q8_0/Q8_K blocks for quantized
+  // ones); LoadModel currently dequantizes the weights to F32 and keeps activations in F32. Measured with
+  // that: F16 ≤ 0.01, Q8_0/Q4_K_M/Q5_K_M ≤ 0.32 (max over every vocabulary entry, dominated by unlikely
+  // tokens). This guard catches a broken file (wrong block layout or type: differences of several nats).
+  constexpr double kGuardTol = 0.5;
   for (const std::string key : {"s260", "ts"}) {
     for (const auto& t : kTypes) {
       if (t == "F32") continue;
       const double d = QforgeVsOracle(Path(key, t), (*runs_)[fmt::format("{}/{}", key, t)]);
       std::printf("[ oracle ] %s %s: qforge vs llama.cpp max |d log p| = %.3g\n", key.c_str(), t.c_str(), d);
-      EXPECT_TRUE(std::isfinite(d)) << key << " " << t;
+      EXPECT_LE(d, kGuardTol) << key << " " << t;
     }
   }
 }

@@ -11,11 +11,15 @@
 #include <vector>
 
 #include "codecs/ggml/ggml_codecs.h"
+#include "core/half.h"
 #include "core/error.h"
 #include "formats/compressed_tensors/reader.h"
 #include "formats/gguf/gguf_file.h"
 #include "formats/gguf/gguf_writer.h"
+#include "formats/safetensors/checkpoint.h"
+#include "formats/safetensors/writer.h"
 #include "hf/gguf_model.h"
+#include "io/json_util.h"
 #include "pipeline/convert.h"
 #include "pipeline/convert_imatrix.h"
 #include "pipeline/quantize.h"
@@ -88,12 +92,35 @@ TEST(ConvertImatrix, ReadsLegacyAndGgufForms) {
   EXPECT_THROW(ReadImatrix(tmp / "bad.dat"), Error);
 }
 
-// Quantizes TinyStories with a compressed-tensors preset, converts it to GGUF and compares every Linear's
+// TinyStories with its weights rounded to BF16 (torch_dtype bfloat16), so that compressed-tensors scales
+// are stored in BF16 — exactly representable in ggml's f16 block scales, the precondition for lossless
+// conversion (F32 scales generally are not).
+void WriteBf16TinyStories(const std::string& dir) {
+  fs::create_directories(dir);
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
+    fs::copy_file(kTinyStories + "/" + f, dir + "/" + f);
+  }
+  io::Json config = io::ReadJsonFile(kTinyStories + "/config.json");
+  config["torch_dtype"] = "bfloat16";
+  std::ofstream(dir + "/config.json") << io::DumpPythonStyle(config) << "\n";
+  const auto src = safetensors::OpenCheckpoint(kTinyStories);
+  std::vector<safetensors::TensorSpec> specs;
+  for (const auto& n : src->Names()) specs.push_back({n, DType::kBF16, src->Get(n).shape()});
+  safetensors::WriteCheckpoint(dir, specs, uint64_t{1} << 40, [&](const safetensors::TensorSpec& s, io::ByteSink& sink) {
+    const Tensor t = src->Get(s.name).ToF32();
+    std::vector<uint16_t> h(static_cast<size_t>(t.numel()));
+    F32ToBf16(t.data<float>(), h.data(), h.size());
+    sink.Write(h.data(), h.size() * 2);
+  });
+}
+
+// Quantizes TinyStories (BF16) with a compressed-tensors preset, converts it to GGUF and compares every Linear's
 // GGUF values (decoded by ggml's decoder, q/k rows un-permuted) with the checkpoint's dequantization.
 void CheckCtConversion(const std::string& preset, DType want_type, bool lossless) {
   TempDir tmp;
+  WriteBf16TinyStories(tmp / "bf16");
   QuantizeOptions q;
-  q.model_dir = kTinyStories;
+  q.model_dir = tmp / "bf16";
   q.out_dir = tmp / "ct";
   q.recipe = recipe::RecipeFromScheme(recipe::Preset(preset), {"lm_head"});
   q.progress = false;
@@ -133,8 +160,12 @@ void CheckCtConversion(const std::string& preset, DType want_type, bool lossless
         const int64_t d = rows / heads, h = r2 / d, i = r2 % d;
         src = h * d + (i % 2) * (d / 2) + i / 2;
       }
-      ASSERT_EQ(std::memcmp(row.data(), want.data<float>() + src * cols, static_cast<size_t>(cols) * 4), 0)
-          << "row " << r2;
+      // ggml decodes exactly code·scale; compressed-tensors' dequantization rounds that product to the
+      // model dtype (BF16). So the GGUF value rounded to BF16 must be the checkpoint's value, bit for bit.
+      for (int64_t i = 0; i < cols; ++i) {
+        ASSERT_EQ(FloatBits(RoundBf16(row[static_cast<size_t>(i)])), FloatBits(want.data<float>()[src * cols + i]))
+            << "row " << r2 << " column " << i;
+      }
     }
     ++checked;
   }

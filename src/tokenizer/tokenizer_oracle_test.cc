@@ -66,6 +66,8 @@ struct Case {
   bool exact_decode;    // byte-level: Decode(Encode(s)) == s even around added tokens
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 class OracleTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(OracleTest, IdsMatchOnCorpus) {

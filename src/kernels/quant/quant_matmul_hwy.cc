@@ -39,26 +39,28 @@ int64_t LanesF32Impl() { return static_cast<int64_t>(hn::Lanes(DF())); }
 // ---------------------------------------------------------------------------------------------------- W4A16
 // xp is x permuted per token so that one vector of packed words lines up with one vector of activations per
 // nibble: in block b of B = 8L elements, xp[b·B + j·L + w] = x[b·B + 8w + j] (w: word lane, j: nibble).
-// Codes are decoded and scaled in registers: c = nibble · s − 8 · s (one FMA), then FMA'd into NT token
-// accumulators, for R rows at once.
+// Nibbles are decoded in registers (shift, and, convert) and FMA'd unscaled into per-group accumulators for R
+// rows × NT tokens; each group then adds s · acc. The code offset is folded out once per group:
+//   Σ_i s (nib_i − 8) x_i = s · Σ_i nib_i x_i − 8 s · xsum_g      (xsum: [n, groups] group sums of x)
 template <int R, int NT>
-HWY_INLINE void W4Block(const float* xp, int64_t k, const uint32_t* packed, int64_t words, const float* scales,
-                        int64_t groups, int64_t group, int64_t r, float* y, int64_t m) {
+HWY_INLINE void W4Block(const float* xp, const float* xsum, int64_t k, const uint32_t* packed, int64_t words,
+                        const float* scales, int64_t groups, int64_t group, int64_t r, float* y, int64_t m) {
   const DF df;
   const DU du;
   const DI di;
   const int64_t L = static_cast<int64_t>(hn::Lanes(df)), B = 8 * L, bpg = group / B;
   const auto mask = hn::Set(du, 0xFu);
   VF acc[R][NT];
+  float corr[R][NT];
   for (int q = 0; q < R; ++q)
-    for (int t = 0; t < NT; ++t) acc[q][t] = hn::Zero(df);
-  for (int64_t g = 0; g < groups; ++g) {
-    VF s[R], n8[R];
-    for (int q = 0; q < R; ++q) {
-      const float sv = scales[(r + q) * groups + g];
-      s[q] = hn::Set(df, sv);
-      n8[q] = hn::Set(df, -8.0f * sv);
+    for (int t = 0; t < NT; ++t) {
+      acc[q][t] = hn::Zero(df);
+      corr[q][t] = 0.0f;
     }
+  for (int64_t g = 0; g < groups; ++g) {
+    VF ga[R][NT];
+    for (int q = 0; q < R; ++q)
+      for (int t = 0; t < NT; ++t) ga[q][t] = hn::Zero(df);
     for (int64_t b = g * bpg; b < (g + 1) * bpg; ++b) {
       hn::Vec<DU> wv[R];
       for (int q = 0; q < R; ++q) wv[q] = hn::LoadU(du, packed + (r + q) * words + b * L);
@@ -66,39 +68,53 @@ HWY_INLINE void W4Block(const float* xp, int64_t k, const uint32_t* packed, int6
         VF xv[NT];
         for (int t = 0; t < NT; ++t) xv[t] = hn::LoadU(df, xp + t * k + b * B + j * L);
         for (int q = 0; q < R; ++q) {
-          const auto nib = hn::And(hn::ShiftRightSame(wv[q], 4 * j), mask);
-          const VF c = hn::MulAdd(hn::ConvertTo(df, hn::BitCast(di, nib)), s[q], n8[q]);
-          for (int t = 0; t < NT; ++t) acc[q][t] = hn::MulAdd(c, xv[t], acc[q][t]);
+          const auto nib = j == 7 ? hn::ShiftRight<28>(wv[q]) : hn::And(hn::ShiftRightSame(wv[q], 4 * j), mask);
+          const VF c = hn::ConvertTo(df, hn::BitCast(di, nib));
+          for (int t = 0; t < NT; ++t) ga[q][t] = hn::MulAdd(c, xv[t], ga[q][t]);
         }
+      }
+    }
+    for (int q = 0; q < R; ++q) {
+      const float sv = scales[(r + q) * groups + g];
+      const VF s = hn::Set(df, sv);
+      for (int t = 0; t < NT; ++t) {
+        acc[q][t] = hn::MulAdd(s, ga[q][t], acc[q][t]);
+        corr[q][t] += sv * xsum[t * groups + g];
       }
     }
   }
   for (int q = 0; q < R; ++q)
-    for (int t = 0; t < NT; ++t) y[t * m + r + q] = hn::GetLane(hn::SumOfLanes(df, acc[q][t]));
+    for (int t = 0; t < NT; ++t)
+      y[t * m + r + q] = hn::GetLane(hn::SumOfLanes(df, acc[q][t])) - 8.0f * corr[q][t];
 }
 
 template <int NT>
-HWY_INLINE void W4Tokens(const float* xp, int64_t k, const uint32_t* packed, const float* scales, int64_t group,
-                         int64_t r0, int64_t r1, float* y, int64_t m) {
+HWY_INLINE void W4Tokens(const float* xp, const float* xsum, int64_t k, const uint32_t* packed, const float* scales,
+                         int64_t group, int64_t r0, int64_t r1, float* y, int64_t m) {
+  // Rows per register tile: the R·NT group and total accumulators must fit the register file.
+  constexpr int R = NT == 1 ? 8 : NT == 2 ? 4 : 2;
   const int64_t words = k / 8, groups = k / group;
   int64_t r = r0;
-  for (; r + 4 <= r1; r += 4) W4Block<4, NT>(xp, k, packed, words, scales, groups, group, r, y, m);
-  for (; r < r1; ++r) W4Block<1, NT>(xp, k, packed, words, scales, groups, group, r, y, m);
+  for (; r + R <= r1; r += R) W4Block<R, NT>(xp, xsum, k, packed, words, scales, groups, group, r, y, m);
+  for (; r < r1; ++r) W4Block<1, NT>(xp, xsum, k, packed, words, scales, groups, group, r, y, m);
 }
 
-// Rows [r0, r1) for all n tokens (xp: n permuted rows of k; y: [n, m]).
-void W4TileImpl(const float* xp, int64_t n, int64_t k, const uint32_t* packed, const float* scales, int64_t group,
-                int64_t r0, int64_t r1, float* y, int64_t m) {
+// Rows [r0, r1) for all n tokens (xp: n permuted rows of k; xsum: [n, k/group]; y: [n, m]).
+void W4TileImpl(const float* xp, const float* xsum, int64_t n, int64_t k, const uint32_t* packed,
+                const float* scales, int64_t group, int64_t r0, int64_t r1, float* y, int64_t m) {
   // Row blocks small enough that their packed words stay in L2 while every token tile passes over them.
   constexpr int64_t kRowBlock = 64;
+  const int64_t groups = k / group;
   for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
     const int64_t re = std::min(r1, rb + kRowBlock);
     int64_t t = 0;
-    for (; t + 4 <= n; t += 4) W4Tokens<4>(xp + t * k, k, packed, scales, group, rb, re, y + t * m, m);
+    for (; t + 4 <= n; t += 4) {
+      W4Tokens<4>(xp + t * k, xsum + t * groups, k, packed, scales, group, rb, re, y + t * m, m);
+    }
     switch (n - t) {
-      case 3: W4Tokens<3>(xp + t * k, k, packed, scales, group, rb, re, y + t * m, m); break;
-      case 2: W4Tokens<2>(xp + t * k, k, packed, scales, group, rb, re, y + t * m, m); break;
-      case 1: W4Tokens<1>(xp + t * k, k, packed, scales, group, rb, re, y + t * m, m); break;
+      case 3: W4Tokens<3>(xp + t * k, xsum + t * groups, k, packed, scales, group, rb, re, y + t * m, m); break;
+      case 2: W4Tokens<2>(xp + t * k, xsum + t * groups, k, packed, scales, group, rb, re, y + t * m, m); break;
+      case 1: W4Tokens<1>(xp + t * k, xsum + t * groups, k, packed, scales, group, rb, re, y + t * m, m); break;
       default: break;
     }
   }
@@ -293,7 +309,7 @@ void GemmI8TileImpl(const int8_t* a, int64_t n, int64_t k, const int8_t* w, cons
   }
 #else
   // Row blocks whose weights stay in L2 while all token tiles pass over them.
-  const int64_t row_block = std::max<int64_t>(4, (256 * 1024 / std::max<int64_t>(k, 1)) / 4 * 4);
+  const int64_t row_block = std::max<int64_t>(4, (384 * 1024 / std::max<int64_t>(k, 1)) / 4 * 4);
   for (int64_t rb = r0; rb < r1; rb += row_block) {
     const int64_t re = std::min(r1, rb + row_block);
     int64_t t = 0;
@@ -329,12 +345,11 @@ double Int8PeakLoopImpl(int64_t iters) {
     buf_w[i] = static_cast<int8_t>(i % 5 - 2);
   }
   const auto av = LoadA(buf_a);
-  auto wv = LoadW(buf_w);
+  const auto wv = LoadW(buf_w);
   I8Acc acc[kChains];
   for (auto& c : acc) c.Zero();
   for (int64_t it = 0; it < iters; ++it) {
-    for (int c = 0; c < kChains; ++c) Dot(acc[c], av, wv);
-    __asm__ volatile("" : "+v"(wv));  // keeps the loop from being folded
+    for (int c = 0; c < kChains; ++c) Dot(acc[c], av, wv);  // builtins: never folded across iterations
   }
   int32_t total = 0;
   for (auto& c : acc) total += c.Sum();
@@ -349,12 +364,11 @@ double F32FmaPeakLoopImpl(int64_t iters) {
   constexpr int kChains = 12;
   VF acc[kChains];
   for (int c = 0; c < kChains; ++c) acc[c] = hn::Set(df, static_cast<float>(c));
-  auto a = hn::Set(df, 0.999f), b = hn::Set(df, 1e-3f);
+  volatile float va = 0.999f, vb = 1e-3f;  // run-time values: the chains cannot be precomputed
+  const auto a = hn::Set(df, va), b = hn::Set(df, vb);
   for (int64_t it = 0; it < iters; ++it) {
+    // Float FMA is not reassociated without -ffast-math, so every iteration's FMAs are executed.
     for (int c = 0; c < kChains; ++c) acc[c] = hn::MulAdd(acc[c], a, b);
-#if HWY_ARCH_X86 && HWY_TARGET != HWY_EMU128 && HWY_TARGET != HWY_SCALAR
-    __asm__ volatile("" : "+v"(a));
-#endif
   }
   float total = 0;
   for (int c = 0; c < kChains; ++c) total += hn::GetLane(acc[c]);
@@ -392,11 +406,14 @@ HWY_EXPORT(CurrentTargetImpl);
 
 namespace {
 
-// Output rows per ParallelFor chunk: a multiple of the 4-row register tile, and at least a few hundred KB
-// of weights per chunk for one token (fewer, larger chunks when many tokens share each row).
-size_t RowGrain(int64_t m, int64_t k_bytes) {
-  const int64_t rows = std::max<int64_t>(16, (64 * 1024) / std::max<int64_t>(k_bytes, 1));
-  return static_cast<size_t>(std::min<int64_t>(m, (rows + 3) / 4 * 4));
+// Output rows per ParallelFor chunk, a multiple of the 8-row register tile. Few tokens: ≥ 64 KB of weights
+// per chunk (many chunks balance the load). Many tokens: one chunk per thread, so each thread's row blocks
+// (L2-sized, inside the kernels) reuse every activation tile as long as possible.
+size_t RowGrain(int64_t m, int64_t k_bytes, int64_t n) {
+  const auto threads = static_cast<int64_t>(ThreadPool::Global().num_threads());
+  const int64_t rows = n >= 16 ? (m + threads - 1) / threads
+                               : std::max<int64_t>(16, (64 * 1024) / std::max<int64_t>(k_bytes, 1));
+  return static_cast<size_t>(std::max<int64_t>(1, std::min<int64_t>(m, (rows + 7) / 8 * 8)));
 }
 
 // Scalar fallback for shapes the vector kernel does not tile (k or group not a multiple of 8 lanes × 8).
@@ -434,24 +451,31 @@ void MatMulW4A16(const float* x, int64_t n, int64_t k, const uint32_t* packed, c
   QF_CHECK(n >= 0 && m >= 0 && k > 0 && group > 0 && k % 8 == 0 && group % 8 == 0 && k % group == 0);
   if (n == 0 || m == 0) return;
   const int64_t lanes = HWY_DYNAMIC_DISPATCH(LanesF32Impl)(), block = 8 * lanes;
-  const size_t grain = RowGrain(m, k / 2);
+  const size_t grain = RowGrain(m, k / 2, n);
   if (k % block != 0 || group % block != 0) {
     ThreadPool::Global().ParallelFor(static_cast<size_t>(m), grain, [&](size_t r0, size_t r1) {
       W4Scalar(x, n, k, packed, scales, group, static_cast<int64_t>(r0), static_cast<int64_t>(r1), y, m);
     });
     return;
   }
-  // Permute each token's activations to the nibble-major order the kernel reads (see W4Block).
-  std::vector<float> xp(static_cast<size_t>(n * k));
+  // Permute each token's activations to the nibble-major order the kernel reads, and sum them per group
+  // (see W4Block).
+  const int64_t groups = k / group;
+  std::vector<float> xp(static_cast<size_t>(n * k)), xsum(static_cast<size_t>(n * groups));
   for (int64_t t = 0; t < n; ++t) {
     const float* src = x + t * k;
     float* dst = xp.data() + t * k;
     for (int64_t b = 0; b < k; b += block)
       for (int64_t w = 0; w < lanes; ++w)
         for (int64_t j = 0; j < 8; ++j) dst[b + j * lanes + w] = src[b + 8 * w + j];
+    for (int64_t g = 0; g < groups; ++g) {
+      float s = 0;
+      for (int64_t i = g * group; i < (g + 1) * group; ++i) s += src[i];
+      xsum[static_cast<size_t>(t * groups + g)] = s;
+    }
   }
   ThreadPool::Global().ParallelFor(static_cast<size_t>(m), grain, [&](size_t r0, size_t r1) {
-    HWY_DYNAMIC_DISPATCH(W4TileImpl)(xp.data(), n, k, packed, scales, group, static_cast<int64_t>(r0),
+    HWY_DYNAMIC_DISPATCH(W4TileImpl)(xp.data(), xsum.data(), n, k, packed, scales, group, static_cast<int64_t>(r0),
                                      static_cast<int64_t>(r1), y, m);
   });
 }
@@ -462,7 +486,7 @@ void MatMulW8A16(const float* x, int64_t n, int64_t k, const int8_t* w, const fl
   if (n == 0 || m == 0) return;
   const int64_t lanes = HWY_DYNAMIC_DISPATCH(LanesF32Impl)();
   const bool vec = group % lanes == 0;
-  ThreadPool::Global().ParallelFor(static_cast<size_t>(m), RowGrain(m, k), [&](size_t r0, size_t r1) {
+  ThreadPool::Global().ParallelFor(static_cast<size_t>(m), RowGrain(m, k, n), [&](size_t r0, size_t r1) {
     if (vec) {
       HWY_DYNAMIC_DISPATCH(W8TileImpl)(x, n, k, w, scales, group, static_cast<int64_t>(r0),
                                        static_cast<int64_t>(r1), y, m);
@@ -490,7 +514,7 @@ void GemmI8(const int8_t* a, int64_t n, int64_t k, const int8_t* w, const int32_
             int32_t* acc) {
   QF_CHECK(n >= 0 && m >= 0 && k > 0 && k <= kMaxW8A8K);
   if (n == 0 || m == 0) return;
-  ThreadPool::Global().ParallelFor(static_cast<size_t>(m), RowGrain(m, k), [&](size_t r0, size_t r1) {
+  ThreadPool::Global().ParallelFor(static_cast<size_t>(m), RowGrain(m, k, n), [&](size_t r0, size_t r1) {
     HWY_DYNAMIC_DISPATCH(GemmI8TileImpl)(a, n, k, w, row_sums, static_cast<int64_t>(r0), static_cast<int64_t>(r1),
                                          acc, m);
   });
@@ -504,7 +528,7 @@ void MatMulW8A8(const float* x, int64_t n, int64_t k, const int8_t* w, const flo
   std::vector<float> s(static_cast<size_t>(n));
   for (int64_t t = 0; t < n; ++t) s[static_cast<size_t>(t)] = QuantizeActivationI8(x + t * k, k, a.data() + t * k);
   std::vector<int32_t> acc(static_cast<size_t>(n * m));
-  ThreadPool::Global().ParallelFor(static_cast<size_t>(m), RowGrain(m, k), [&](size_t r0, size_t r1) {
+  ThreadPool::Global().ParallelFor(static_cast<size_t>(m), RowGrain(m, k, n), [&](size_t r0, size_t r1) {
     const int64_t b = static_cast<int64_t>(r0), e = static_cast<int64_t>(r1);
     HWY_DYNAMIC_DISPATCH(GemmI8TileImpl)(a.data(), n, k, w, row_sums, b, e, acc.data(), m);
     for (int64_t t = 0; t < n; ++t) {

@@ -8,6 +8,7 @@
 
 #include "command.h"
 #include "core/error.h"
+#include "formats/compressed_tensors/quant_config.h"
 #include "formats/safetensors/checkpoint.h"
 #include "hf/checkpoint.h"
 #include "hf/config.h"
@@ -45,6 +46,10 @@ std::function<int()> SetupInspect(CLI::App& app) {
       fmt::print("{}\n", hf::SummaryToJson(s, opts->tensors).dump(2));
     else
       fmt::print("{}", hf::FormatSummaryText(s, opts->tensors));
+    // compressed-tensors directories: tensors above are dequantized; say how they are stored.
+    if (!opts->json)
+      if (auto q = compressed_tensors::ReadQuantizationConfig(opts->path))
+        fmt::print("quantization:    {}", compressed_tensors::DescribeQuantization(*q));
     return 0;
   };
 }
