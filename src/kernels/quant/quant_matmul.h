@@ -58,6 +58,8 @@ std::vector<int64_t> QuantKernelTargets();
 // unrolled block on one thread; return the number of operations done (multiply and add count as two).
 // Int8: the same instruction the W8A8 kernel uses (vpdpbusd, or maddubs + madd). F32: vector FMA.
 double Int8PeakLoop(int64_t iters);
+// Σ p[i] over a buffer (the streaming read of the bandwidth measurement).
+float StreamSum(const float* p, int64_t n);
 double F32FmaPeakLoop(int64_t iters);
 
 }  // namespace qforge::kernels

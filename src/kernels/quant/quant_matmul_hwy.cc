@@ -382,6 +382,23 @@ double F32FmaPeakLoopImpl(int64_t iters) {
 #undef QFORGE_POP_VNNI
 #endif
 
+// Σ p[i] with four vector accumulators: enough loads in flight that DRAM, not the core, is the limit.
+float StreamSumImpl(const float* p, int64_t n) {
+  const DF df;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(df));
+  auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+  int64_t i = 0;
+  for (; i + 4 * L <= n; i += 4 * L) {
+    a0 = hn::Add(a0, hn::LoadU(df, p + i));
+    a1 = hn::Add(a1, hn::LoadU(df, p + i + L));
+    a2 = hn::Add(a2, hn::LoadU(df, p + i + 2 * L));
+    a3 = hn::Add(a3, hn::LoadU(df, p + i + 3 * L));
+  }
+  float s = hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3))));
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
 int64_t CurrentTargetImpl() { return HWY_TARGET; }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)
@@ -403,6 +420,7 @@ HWY_EXPORT(GemmI8TileImpl);
 HWY_EXPORT(Int8PeakLoopImpl);
 HWY_EXPORT(F32FmaPeakLoopImpl);
 HWY_EXPORT(CurrentTargetImpl);
+HWY_EXPORT(StreamSumImpl);
 
 namespace {
 
@@ -546,6 +564,8 @@ std::vector<int64_t> QuantKernelTargets() {
   for (int64_t t = hwy::SupportedTargets() & HWY_TARGETS; t != 0; t &= t - 1) out.push_back(t & ~(t - 1));
   return out;
 }
+
+float StreamSum(const float* p, int64_t n) { return HWY_DYNAMIC_DISPATCH(StreamSumImpl)(p, n); }
 
 double Int8PeakLoop(int64_t iters) { return HWY_DYNAMIC_DISPATCH(Int8PeakLoopImpl)(iters); }
 double F32FmaPeakLoop(int64_t iters) { return HWY_DYNAMIC_DISPATCH(F32FmaPeakLoopImpl)(iters); }
