@@ -6,8 +6,10 @@
 // packed weights in a safetensors shard), then Quantize(); both must describe the same quantization.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "codecs/int/int_quant.h"
 #include "core/tensor.h"
@@ -24,6 +26,12 @@ class LinearQuantizer {
   // Scales and zero points only. The default quantizes and drops the codes; cheap strategies override it.
   virtual codecs::QParams Params(const std::string& module, const Tensor& weight, const codecs::IntQuantSpec& spec) {
     return Quantize(module, weight, spec).params;
+  }
+  // weight_g_idx [in] (group of each input column) for activation-ordered schemes; empty = natural order
+  // (column c in group c / group_size).
+  virtual std::vector<int32_t> GIdx(const std::string& module) {
+    (void)module;
+    return {};
   }
 };
 

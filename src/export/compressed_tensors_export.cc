@@ -129,7 +129,7 @@ CtExportStats WriteCompressedTensors(const hf::Checkpoint& ckpt, const CtExportP
                                      algorithms::LinearQuantizer& quantizer, const recipe::Recipe& recipe,
                                      const CtExportOptions& opts) {
   for (const auto& s : plan.schemes) CheckWritable(s);
-  const TensorSource& src = ckpt.tensors();
+  const TensorSource& src = opts.source ? *opts.source : ckpt.tensors();
   const ct::QuantizationConfig cfg = CtConfigFor(plan);
   io::AtomicDir dir(opts.out_dir, opts.overwrite);
 
@@ -200,6 +200,18 @@ CtExportStats WriteCompressedTensors(const hf::Checkpoint& ckpt, const CtExportP
           }
           break;
         }
+        case ct::Part::kGIdx: {
+          std::vector<int32_t> g = quantizer.GIdx(ref.job->module);
+          const int64_t in = w.dim(1), gs = qs.group_size > 0 ? qs.group_size : in;
+          if (g.empty()) {
+            g.resize(static_cast<size_t>(in));
+            for (int64_t c = 0; c < in; ++c) g[static_cast<size_t>(c)] = static_cast<int32_t>(c / gs);
+          }
+          QF_CHECK_MSG(static_cast<int64_t>(g.size()) == in, "{}: g_idx has {} entries, expected {}", ref.job->module,
+                       g.size(), in);
+          sink.Write(g.data(), g.size() * 4);
+          break;
+        }
         case ct::Part::kPacked:
         case ct::Part::kInt8Weight: {
           codecs::QuantizedMatrix q = quantizer.Quantize(ref.job->module, w, qs);
@@ -233,6 +245,7 @@ CtExportStats WriteCompressedTensors(const hf::Checkpoint& ckpt, const CtExportP
   const io::Json config = io::ReadJsonFile(cfg_path);
   io::WriteFileAtomically(dir.Path("config.json"), ct::ConfigJsonWithQuantization(config, cfg));
   io::WriteFileAtomically(dir.Path("recipe.yaml"), recipe::RecipeToYaml(recipe));
+  for (const auto& [fname, text] : opts.extra_files) io::WriteFileAtomically(dir.Path(fname), text);
   for (const auto& e : fs::directory_iterator(ckpt.dir())) {
     const std::string fname = e.path().filename().string();
     if (e.is_regular_file() && IsCopiedFile(fname)) fs::copy_file(e.path(), dir.Path(fname));

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "algorithms/linear_quantizer.h"
@@ -50,6 +51,10 @@ struct CtExportOptions {
   bool overwrite = false;
   uint64_t max_shard_bytes = 0;  // 0 = safetensors::kDefaultMaxShardBytes
   bool progress = true;
+  // Where all tensors are read from (e.g. a SmoothQuant-folded view of the checkpoint); null = ckpt.tensors().
+  const TensorSource* source = nullptr;
+  // Extra files written into the output directory before it is committed: (file name, contents).
+  std::vector<std::pair<std::string, std::string>> extra_files;
 };
 
 // codecs / compressed-tensors views of a validated recipe scheme.

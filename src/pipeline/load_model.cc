@@ -8,6 +8,8 @@
 #include "formats/gguf/gguf_file.h"
 #include "hf/checkpoint.h"
 #include "hf/gguf_model.h"
+#include "pipeline/native_weights.h"
+#include "pipeline/load_w8a8.h"
 
 namespace qforge::pipeline {
 namespace {
@@ -59,6 +61,8 @@ LoadedModel LoadModel(const std::string& path) {
     Fail("{}: no such file or directory", path);
   }
   m.model = std::make_unique<model::Model>(m.config, *m.tensors);
+  // W8A8 compressed-tensors: int8 per-token activations before every W8A8 Linear, as vLLM runs it.
+  if (m.format == "hf") ApplyW8A8Linears(*m.model, path);
   return m;
 }
 

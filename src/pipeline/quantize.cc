@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
+#include <optional>
 
 #include "algorithms/rtn.h"
 #include "core/error.h"
 #include "hf/tensor_names.h"
+#include "pipeline/quantize_calibrated.h"
 
 namespace qforge::pipeline {
 namespace {
@@ -100,12 +103,12 @@ exporter::CtExportPlan PlanQuantization(const hf::Checkpoint& ckpt, const recipe
 std::unique_ptr<algorithms::LinearQuantizer> MakeQuantizer(const recipe::Recipe& r, const hf::Checkpoint& ckpt) {
   for (const auto& m : r.modifiers)
     if (m.kind == recipe::ModifierKind::kSmoothQuant)
-      Fail("recipe: SmoothQuantModifier needs calibration, which `qforge quantize` does not run yet");
+      Fail("recipe: SmoothQuantModifier needs calibration data (QuantizeModel with --calib FILE)");
   const recipe::Modifier& m = r.WeightModifier();
   switch (m.kind) {
     case recipe::ModifierKind::kQuantization: return std::make_unique<algorithms::RtnQuantizer>();
     case recipe::ModifierKind::kGptq:
-      Fail("recipe: GPTQModifier is not available in `qforge quantize` yet; use QuantizationModifier (RTN)");
+      Fail("recipe: GPTQModifier needs calibration data (QuantizeModel with --calib FILE)");
     case recipe::ModifierKind::kSmoothQuant: break;
   }
   QF_CHECK(false);
@@ -123,13 +126,40 @@ QuantizeReport QuantizeModel(const QuantizeOptions& o) {
     recipe::Validate(s, "recipe");
     exporter::CheckWritable(s);
   }
-  auto quantizer = MakeQuantizer(o.recipe, *ckpt);
-  const exporter::CtExportPlan plan = PlanQuantization(*ckpt, m);
+  const bool calibrated = NeedsCalibration(o.recipe);
+  std::unique_ptr<algorithms::LinearQuantizer> rtn;
+  if (!calibrated) rtn = MakeQuantizer(o.recipe, *ckpt);
+  exporter::CtExportPlan plan = PlanQuantization(*ckpt, m);
+  // The written args record GPTQ's column order; compressed-tensors allows actorder only with group strategy
+  // (channel-wise GPTQ processes columns in static order too, which needs no g_idx).
+  if (m.kind == recipe::ModifierKind::kGptq) {
+    for (auto& s : plan.schemes) {
+      const std::string a = EffectiveActorder(m, *s.weights);
+      s.weights->actorder = s.weights->strategy == recipe::Strategy::kGroup ? std::optional<std::string>(a) : std::nullopt;
+    }
+  }
   QuantizeReport r;
-  r.quantizer = std::string(quantizer->name());
+  exporter::CtExportOptions eo{o.out_dir, o.overwrite, o.max_shard_bytes, o.progress};
+  std::unique_ptr<CalibratedQuantization> cal;
+  if (calibrated) {
+    if (!o.overwrite && std::filesystem::exists(o.out_dir))  // fail before the (long) calibration
+      Fail("{}: output directory already exists; choose another path or pass --force to replace it", o.out_dir);
+    cal = RunCalibration(*ckpt, o.recipe, plan, o.calib, o.log);
+    eo.source = cal->source.get();
+    eo.extra_files.emplace_back(kCalibrationReportFile, cal->report_json);
+    r.calibration_report = fmt::format("{}/{}", o.out_dir, kCalibrationReportFile);
+    r.calib_samples = cal->result.samples;
+    r.calib_tokens = cal->result.tokens;
+    r.gptq_linears = static_cast<int64_t>(cal->result.linears.size());
+    r.smoothquant_folded = static_cast<int64_t>(cal->result.folded.size());
+    r.calibration_seconds = cal->result.total_seconds;
+  }
+  algorithms::LinearQuantizer& quantizer = cal ? *cal->quantizer : *rtn;
+  r.quantizer = std::string(quantizer.name());
+  if (cal && cal->options.smoothquant_strength)
+    r.quantizer = fmt::format("smoothquant {} + {}", *cal->options.smoothquant_strength, r.quantizer);
   r.linears_ignored = static_cast<int64_t>(plan.ignore.size());
-  r.stats = exporter::WriteCompressedTensors(*ckpt, plan, *quantizer, o.recipe,
-                                             {o.out_dir, o.overwrite, o.max_shard_bytes, o.progress});
+  r.stats = exporter::WriteCompressedTensors(*ckpt, plan, quantizer, o.recipe, eo);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.out_dir = o.out_dir;
   return r;
@@ -147,6 +177,10 @@ std::string FormatQuantizeReport(const QuantizeReport& r) {
   out += fmt::format("  model: {} -> {} ({:.2f}x smaller, {:.3f} bits per parameter overall)\n", HumanBytes(s.bytes_in),
                      HumanBytes(s.bytes_out), s.bytes_out ? static_cast<double>(s.bytes_in) / static_cast<double>(s.bytes_out) : 0.0,
                      allbits);
+  if (!r.calibration_report.empty())
+    out += fmt::format("  calibration: {} samples, {} tokens, {} Linears by GPTQ, {} tensors folded by SmoothQuant, "
+                       "{:.1f}s; per-Linear report {}\n", r.calib_samples, r.calib_tokens, r.gptq_linears,
+                       r.smoothquant_folded, r.calibration_seconds, r.calibration_report);
   if (r.seconds > 0)
     out += fmt::format("  throughput: {:.3f} GB of input weights per second\n", static_cast<double>(s.bytes_in) / 1e9 / r.seconds);
   return out;

@@ -29,6 +29,7 @@ std::vector<PartSpec> QuantizedLinearParts(const std::string& p, int64_t out, in
       parts.push_back({Part::kZeroPoint,
                        {PartName(p, kWeightZeroPoint), DType::kI32, codecs::PackedShape(out, NumGroups(w, in), w.num_bits, 0)}});
     }
+    if (w.actorder == "group") parts.push_back({Part::kGIdx, {PartName(p, kWeightGIdx), DType::kI32, {in}}});
   } else if (format == kIntQuantized) {
     QF_CHECK(w.num_bits <= 8);
     parts.push_back({Part::kInt8Weight, {PartName(p, kWeight), DType::kI8, {out, in}}});

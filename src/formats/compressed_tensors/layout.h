@@ -5,7 +5,7 @@
 //     <p>.weight_scale       model dtype  [out, n_groups] | [out, 1] (channel) | [1] (tensor)
 //     <p>.weight_shape       I64          [2] = {out, in}
 //     <p>.weight_zero_point  I32          [ceil(out*b/32), n_groups]  packed along dim 0; asymmetric only
-//     <p>.weight_g_idx       I32          [in]  (actorder "group" only; read, never written)
+//     <p>.weight_g_idx       I32          [in]  (actorder "group" only: group of each input column)
 //   int-quantized (W8A8):
 //     <p>.weight             I8           [out, in]                signed codes, not packed
 //     <p>.weight_scale       model dtype  [out, 1] | [1]
@@ -32,7 +32,7 @@ inline constexpr std::string_view kWeightZeroPoint = "weight_zero_point";
 inline constexpr std::string_view kWeightGIdx = "weight_g_idx";
 inline constexpr std::string_view kWeight = "weight";
 
-enum class Part { kPacked, kInt8Weight, kScale, kShape, kZeroPoint };
+enum class Part { kPacked, kInt8Weight, kScale, kShape, kZeroPoint, kGIdx };
 
 struct PartSpec {
   Part part;

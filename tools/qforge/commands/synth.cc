@@ -53,7 +53,7 @@ std::function<int()> SetupSynth(CLI::App& app) {
   app.add_option("--tokenizer-from", a->tokenizer_from,
                  fmt::format("Directory whose tokenizer files are copied (default {})", hf::BundledModelDir()));
   app.add_flag("--force", a->force, "Replace an existing output directory");
-  app.footer("Weights ~ N(0, 0.02) in BF16 (norms 1, biases 0); config.json is marked \"_qforge_synthetic\": true.");
+  app.footer("Weights ~ N(0, 0.02) in BF16 (norms 1, biases 0); config.json is marked \"_qforge_synthetic\": true.\n");
   return [a] {
     hf::SynthOptions o;
     o.shape = a->shape;

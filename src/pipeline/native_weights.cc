@@ -1,0 +1,117 @@
+#include "pipeline/native_weights.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "codecs/int/pack_int32.h"
+#include "core/error.h"
+#include "formats/compressed_tensors/quant_config.h"
+#include "formats/compressed_tensors/reader.h"
+#include "formats/safetensors/checkpoint.h"
+#include "model/quantized_linear.h"
+
+namespace qforge::pipeline {
+namespace {
+
+std::string Prefix(int layer, model::LinearKind k) {
+  return fmt::format("model.layers.{}.{}", layer, model::LinearModuleName(k));
+}
+
+bool Ignored(const compressed_tensors::QuantizationConfig& c, const std::string& prefix) {
+  return std::find(c.ignore.begin(), c.ignore.end(), prefix) != c.ignore.end();
+}
+
+// A native Linear for one decoded compressed-tensors weight, or nullptr where no kernel fits.
+std::unique_ptr<model::LinearWeight> FromDecoded(const compressed_tensors::DecodedLinear& d,
+                                                 const compressed_tensors::ConfigGroup& g, std::string* kind) {
+  if (!d.args.symmetric || !d.g_idx.empty() || !d.zeros.empty()) return nullptr;
+  const bool act_int8 = g.input_activations && g.input_activations->num_bits == 8 &&
+                        g.input_activations->type == "int" && g.input_activations->dynamic &&
+                        g.input_activations->strategy == "token" && g.input_activations->symmetric;
+  if (d.scales.size() != static_cast<size_t>(d.out * d.groups)) return nullptr;  // per-tensor scale
+  if (d.in % d.groups != 0) return nullptr;
+  const int64_t group = d.in / d.groups;
+  if (d.args.num_bits == 4 && !g.input_activations && d.in % 8 == 0 && group % 8 == 0) {
+    const auto words = codecs::PackInt32(d.codes, d.out, d.in, 4, 1, d.prefix);
+    Tensor packed = Tensor::Zeros(DType::kI32, {d.out, d.in / 8});
+    std::copy(words.begin(), words.end(), packed.mutable_data<uint32_t>());
+    *kind = "W4A16";
+    return model::MakeW4A16Linear(std::move(packed), d.scales, d.out, d.in, group, d.prefix);
+  }
+  if (d.args.num_bits != 8) return nullptr;
+  Tensor codes = Tensor::Zeros(DType::kI8, {d.out, d.in});
+  std::copy(d.codes.begin(), d.codes.end(), codes.mutable_data<int8_t>());
+  if (act_int8) {
+    if (d.groups != 1) return nullptr;
+    *kind = "W8A8";
+    return model::MakeW8A8Linear(std::move(codes), d.scales, d.out, d.in, d.prefix);
+  }
+  if (g.input_activations) return nullptr;  // some other activation scheme: keep the dense path
+  *kind = "W8A16";
+  return model::MakeW8A16Linear(std::move(codes), d.scales, d.out, d.in, group, d.prefix);
+}
+
+}  // namespace
+
+NativeWeightsReport UseNativeQuantizedWeights(LoadedModel& m) {
+  NativeWeightsReport rep;
+  std::map<std::string, int> kinds;
+  const int layers = m.model->num_layers();
+  if (m.format == "gguf") {
+    for (int l = 0; l < layers; ++l) {
+      for (int k = 0; k < model::kNumLinearKinds; ++k) {
+        const auto kind = static_cast<model::LinearKind>(k);
+        const std::string name = Prefix(l, kind) + ".weight";
+        const Tensor t = m.tensors->Get(name);
+        if (!Traits(t.dtype()).is_quantized) {
+          ++rep.kept_dense;
+          continue;
+        }
+        m.model->SetLinear(l, kind, model::MakeGgufLinear(t, name));
+        ++kinds[std::string(Name(t.dtype()))];
+        ++rep.replaced;
+      }
+    }
+  } else if (m.format == "hf") {
+    auto config = compressed_tensors::ReadQuantizationConfig(m.path);
+    if (!config) {
+      rep.summary = "dense checkpoint (no quantization_config)";
+      return rep;
+    }
+    const auto raw = safetensors::OpenCheckpoint(m.path);
+    for (int l = 0; l < layers; ++l) {
+      for (int k = 0; k < model::kNumLinearKinds; ++k) {
+        const auto kind = static_cast<model::LinearKind>(k);
+        const std::string prefix = Prefix(l, kind);
+        if (Ignored(*config, prefix)) {
+          ++rep.kept_dense;
+          continue;
+        }
+        const auto& group = compressed_tensors::GroupForModule(*config, prefix, m.path);
+        if (!group.weights) {
+          ++rep.kept_dense;
+          continue;
+        }
+        const auto decoded = compressed_tensors::DecodeLinear(*raw, *config, prefix);
+        std::string kind_name;
+        auto w = FromDecoded(decoded, group, &kind_name);
+        if (!w) {
+          ++rep.kept_dense;
+          continue;
+        }
+        m.model->SetLinear(l, kind, std::move(w));
+        ++kinds[kind_name];
+        ++rep.replaced;
+      }
+    }
+  }
+  std::string parts;
+  for (const auto& [k, n] : kinds) parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", k, n);
+  rep.summary = fmt::format("{} of {} Linears native{}", rep.replaced, rep.replaced + rep.kept_dense,
+                            parts.empty() ? "" : " (" + parts + ")");
+  return rep;
+}
+
+}  // namespace qforge::pipeline
