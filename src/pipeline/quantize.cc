@@ -139,7 +139,11 @@ QuantizeReport QuantizeModel(const QuantizeOptions& o) {
     }
   }
   QuantizeReport r;
-  exporter::CtExportOptions eo{o.out_dir, o.overwrite, o.max_shard_bytes, o.progress};
+  exporter::CtExportOptions eo;
+  eo.out_dir = o.out_dir;
+  eo.overwrite = o.overwrite;
+  eo.max_shard_bytes = o.max_shard_bytes;
+  eo.progress = o.progress;
   std::unique_ptr<CalibratedQuantization> cal;
   if (calibrated) {
     if (!o.overwrite && std::filesystem::exists(o.out_dir))  // fail before the (long) calibration

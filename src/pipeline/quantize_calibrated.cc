@@ -130,9 +130,9 @@ CalibrateOptions CalibrateOptionsFor(const recipe::Recipe& r, const exporter::Ct
     QF_CHECK(!plan.schemes.empty());
     const recipe::QuantArgs& w = *plan.schemes[0].weights;
     for (const auto& s : plan.schemes) {
-      recipe::QuantArgs a = *s.weights, b = w;
-      a.actorder = b.actorder = std::nullopt;
-      if (!(a == b))
+      const recipe::QuantArgs& a = *s.weights;
+      if (a.num_bits != w.num_bits || a.type != w.type || a.symmetric != w.symmetric || a.strategy != w.strategy ||
+          a.group_size != w.group_size)
         Fail("recipe: GPTQModifier with config groups of different weight schemes is not supported; give all "
              "groups the same weights arguments (or quantize separately)");
     }
