@@ -172,6 +172,12 @@ Modifier ParseModifier(const YAML::Node& key, const YAML::Node& n, const std::st
   return m;
 }
 
+// The shortest text that reads back as `v` (0.8, not yaml-cpp's 0.80000000000000004), emitted unquoted.
+YAML::Node ShortestDouble(double v) {
+  YAML::Node n(fmt::format("{}", v));
+  return n;
+}
+
 void EmitArgs(YAML::Emitter& out, const QuantArgs& a) {
   out << YAML::BeginMap;
   out << YAML::Key << "num_bits" << YAML::Value << a.num_bits;
@@ -265,7 +271,7 @@ std::string RecipeToYaml(const Recipe& r) {
   for (const auto& m : r.modifiers) {
     out << YAML::Key << std::string(ModifierClassName(m.kind)) << YAML::Value << YAML::BeginMap;
     if (m.kind == ModifierKind::kSmoothQuant) {
-      if (m.smoothing_strength) out << YAML::Key << "smoothing_strength" << YAML::Value << *m.smoothing_strength;
+      if (m.smoothing_strength) out << YAML::Key << "smoothing_strength" << YAML::Value << ShortestDouble(*m.smoothing_strength);
       if (!m.mappings.empty()) {
         out << YAML::Key << "mappings" << YAML::Value << YAML::BeginSeq;
         for (const auto& [bal, smooth] : m.mappings) {
@@ -302,7 +308,7 @@ std::string RecipeToYaml(const Recipe& r) {
       out << YAML::EndMap;
     }
     if (m.block_size) out << YAML::Key << "block_size" << YAML::Value << *m.block_size;
-    if (m.dampening_frac) out << YAML::Key << "dampening_frac" << YAML::Value << *m.dampening_frac;
+    if (m.dampening_frac) out << YAML::Key << "dampening_frac" << YAML::Value << ShortestDouble(*m.dampening_frac);
     if (m.actorder) out << YAML::Key << "actorder" << YAML::Value << *m.actorder;
     if (m.offload_hessians) out << YAML::Key << "offload_hessians" << YAML::Value << *m.offload_hessians;
     out << YAML::EndMap;
