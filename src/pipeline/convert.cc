@@ -140,6 +140,18 @@ ConvertReport Convert(const ConvertOptions& o) {
     Fail("--type {}: unknown output type; expected one of {}", o.type, names);
   }
   if (plain && !o.imatrix.empty()) Fail("--imatrix only applies to quantized types, not {}", o.type);
+  if (plain && (o.pure || !o.output_tensor_type.empty() || !o.token_embedding_type.empty()))
+    Fail("--pure, --output-tensor-type and --token-embedding-type only apply to quantization mixes, not {}", o.type);
+  const auto override_type = [](const std::string& flag, const std::string& name) -> std::optional<DType> {
+    if (name.empty()) return std::nullopt;
+    const auto t = DTypeFromName(name);
+    if (!t || !(Traits(*t).is_quantized || *t == DType::kF16 || *t == DType::kBF16 || *t == DType::kF32))
+      Fail("{} {}: unknown tensor type; expected F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, "
+           "Q5_K or Q6_K", flag, name);
+    return t;
+  };
+  const std::optional<DType> output_type = override_type("--output-tensor-type", o.output_tensor_type);
+  const std::optional<DType> embedding_type = override_type("--token-embedding-type", o.token_embedding_type);
   std::optional<Imatrix> imatrix;
   if (!o.imatrix.empty()) imatrix = ReadImatrix(o.imatrix);
 
@@ -161,6 +173,9 @@ ConvertReport Convert(const ConvertOptions& o) {
     const auto facts = Facts(c);
     algorithms::KquantOptions kopt;
     kopt.has_imatrix = imatrix.has_value();
+    kopt.pure = o.pure;
+    kopt.output_tensor_type = output_type;
+    kopt.token_embedding_type = embedding_type;
     for (auto& t : plan) {
       if (!t.quantizable) continue;
       const DType src = in.tensors->Get(t.hf_name).dtype();

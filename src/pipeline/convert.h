@@ -22,6 +22,10 @@ struct ConvertOptions {
   std::string type = "F16";
   std::string imatrix;  // llama.cpp imatrix file (GGUF or legacy .dat), "" for none
   std::string name;     // general.name; default: the input's name
+  // llama-quantize's overrides (mixes only): --pure, --output-tensor-type, --token-embedding-type.
+  bool pure = false;
+  std::string output_tensor_type;    // "" = the mix's rule
+  std::string token_embedding_type;  // "" = the mix's rule
 };
 
 struct ConvertReport {

@@ -212,6 +212,37 @@ TEST(Convert, RequantizingAGgufCopiesTensorsAlreadyInTheTargetType) {
   EXPECT_EQ(fb->kvs().back().key, "general.file_type");  // set last, like llama-quantize
 }
 
+// llama-quantize's overrides win over the mix rule for output.weight (Q4_K_M: Q6_K, which falls back to Q8_0 for
+// stories260K's 64-wide rows) and token_embd.weight (Q4_K -> fallback Q5_0); they only apply to mixes.
+TEST(Convert, PureAndTensorTypeOverrides) {
+  TempDir tmp;
+  ConvertOptions o;
+  o.input = kStories260K;
+  o.output = tmp / "pure.gguf";
+  o.type = "Q4_K_M";
+  o.pure = true;
+  o.output_tensor_type = "F16";
+  o.token_embedding_type = "Q8_0";
+  Convert(o);
+  auto f = gguf::File::Open(o.output);
+  EXPECT_EQ(f->FindTensor("output.weight")->type, DType::kF16);
+  EXPECT_EQ(f->FindTensor("token_embd.weight")->type, DType::kQ8_0);
+  ConvertOptions mix = o;
+  mix.output = tmp / "mix.gguf";
+  mix.pure = false;
+  mix.output_tensor_type.clear();
+  mix.token_embedding_type.clear();
+  Convert(mix);
+  auto g = gguf::File::Open(mix.output);
+  EXPECT_EQ(g->FindTensor("output.weight")->type, DType::kQ8_0) << "Q4_K_M's own rule (Q6_K, 64-wide fallback)";
+  EXPECT_EQ(g->FindTensor("token_embd.weight")->type, DType::kQ5_0) << "Q4_K falls back to Q5_0";
+  o.token_embedding_type = "Q9_X";
+  EXPECT_THROW(Convert(o), Error);
+  mix.type = "F16";
+  mix.pure = true;
+  EXPECT_THROW(Convert(mix), Error);
+}
+
 TEST(Convert, RejectsUnknownTypeBeforeReadingTheModel) {
   ConvertOptions o;
   o.input = "/nonexistent";

@@ -1,4 +1,5 @@
-// `qforge convert IN -o OUT.gguf --type Q4_K_M [--imatrix FILE] [--name NAME]`: HF directory, GGUF file or
+// `qforge convert IN -o OUT.gguf --type Q4_K_M [--imatrix FILE] [--name NAME] [--pure] [--output-tensor-type T]
+// [--token-embedding-type T]`: HF directory, GGUF file or
 // compressed-tensors directory → llama.cpp GGUF (pipeline/convert.h).
 #include <fmt/format.h>
 
@@ -20,6 +21,9 @@ std::function<int()> SetupConvert(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--imatrix", o->imatrix, "llama.cpp importance matrix (imatrix.gguf or legacy .dat)");
   app.add_option("--name", o->name, "general.name (default: the input's name)");
+  app.add_flag("--pure", o->pure, "Mixes: give every quantized tensor the mix's default type (llama-quantize --pure)");
+  app.add_option("--output-tensor-type", o->output_tensor_type, "Mixes: type of output.weight (e.g. Q8_0, F16)");
+  app.add_option("--token-embedding-type", o->token_embedding_type, "Mixes: type of token_embd.weight");
   return [o] {
     const pipeline::ConvertReport r = pipeline::Convert(*o);
     for (const auto& note : r.notes) fmt::print(stderr, "qforge: {}\n", note);
