@@ -4,11 +4,14 @@
 
 #include <cstring>
 
+#include "codecs/ggml/dot/act_quant.h"
+#include "codecs/ggml/ggml_codecs.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "kernels/rope.h"
 #include "kernels/simd.h"
 #include "model/decoder_layer.h"
+#include "model/quantized_linear.h"
 
 namespace qforge::model {
 namespace {
@@ -52,8 +55,17 @@ std::vector<float> Vector(const TensorSource& src, const std::string& name, int6
   return std::vector<float>(p, p + n);
 }
 
+// Float weights are used in place; GGUF block weights stay quantized and run the integer dot products
+// (model/quantized_linear.h) where one exists for their type, else they are dequantized to F32.
+std::unique_ptr<LinearWeight> WeightLinear(const Tensor& t, const std::string& name) {
+  if (Traits(t.dtype()).is_quantized && t.contiguous() && codecs::ggml::HasActFormat(t.dtype())) {
+    return MakeGgufLinear(t, name);
+  }
+  return MakeDenseLinear(t, name);
+}
+
 std::unique_ptr<LinearWeight> Linear(const TensorSource& src, const std::string& name, int64_t out, int64_t in) {
-  return MakeDenseLinear(Require(src, name, {out, in}), name);
+  return WeightLinear(Require(src, name, {out, in}), name);
 }
 
 }  // namespace
@@ -65,15 +77,17 @@ Model::Model(ModelConfig config, const TensorSource& src) : config_(std::move(co
   const std::string embed_name = "model.embed_tokens.weight";
   embed_ = Require(src, embed_name, {c.vocab_size, hs});
   if (!embed_.contiguous()) Fail("{}: {} is not contiguous", src.Describe(), embed_name);
-  if (!Traits(embed_.dtype()).is_float || embed_.dtype() == DType::kF64 ||
-      reinterpret_cast<uintptr_t>(embed_.bytes()) % Traits(embed_.dtype()).type_size != 0) {
+  // Float tables are read in place; GGUF block tables stay quantized and one row is decoded per token.
+  const bool block_table = Traits(embed_.dtype()).is_quantized && codecs::HasGgmlCodec(embed_.dtype());
+  if (!block_table && (!Traits(embed_.dtype()).is_float || embed_.dtype() == DType::kF64 ||
+                       reinterpret_cast<uintptr_t>(embed_.bytes()) % Traits(embed_.dtype()).type_size != 0)) {
     embed_ = ToF32Tensor(embed_, embed_name);
   }
   final_norm_ = Vector(src, "model.norm.weight", hs);
   if (src.Has("lm_head.weight")) {
     lm_head_ = Linear(src, "lm_head.weight", c.vocab_size, hs);
   } else if (c.tie_word_embeddings) {
-    lm_head_ = MakeDenseLinear(embed_, embed_name);
+    lm_head_ = WeightLinear(embed_, embed_name);
   } else {
     Fail("{}: missing tensor lm_head.weight (and tie_word_embeddings is false)", src.Describe());
   }
@@ -115,7 +129,9 @@ void Model::Embed(std::span<const int32_t> tokens, float* hidden) const {
       case DType::kF32: std::memcpy(dst, embed_.data<float>() + off, static_cast<size_t>(hs) * 4); break;
       case DType::kBF16: kernels::Bf16ToF32Row(embed_.data<uint16_t>() + off, dst, hs); break;
       case DType::kF16: kernels::F16ToF32Row(embed_.data<uint16_t>() + off, dst, hs); break;
-      default: QF_CHECK_MSG(false, "embedding dtype {}", Name(embed_.dtype()));
+      default:
+        codecs::DequantizeRow(embed_.dtype(), embed_.bytes() + static_cast<size_t>(id) * codecs::RowBytes(embed_.dtype(), hs),
+                              dst, hs);
     }
   }
 }
@@ -157,6 +173,11 @@ void Model::SetLinear(int layer, LinearKind kind, std::unique_ptr<LinearWeight> 
   auto& slot = layers_.at(static_cast<size_t>(layer)).linear[static_cast<size_t>(kind)];
   QF_CHECK(w && w->out_features() == slot->out_features() && w->in_features() == slot->in_features());
   slot = std::move(w);
+}
+
+void Model::SetLmHead(std::unique_ptr<LinearWeight> w) {
+  QF_CHECK(w && w->out_features() == lm_head_->out_features() && w->in_features() == lm_head_->in_features());
+  lm_head_ = std::move(w);
 }
 
 void Model::ConvertLinearWeights(DType to) {

@@ -1,6 +1,7 @@
 // A Llama-family decoder (llama, mistral, qwen2 with q/k/v bias, qwen3 with q/k RMSNorm) built from a
 // ModelConfig and a TensorSource with Hugging Face tensor names. F32 compute; weights F32/BF16/F16 used in
-// place (GGUF block types dequantized to F32 at load).
+// place; GGUF block weights stay quantized (integer dot products as llama.cpp computes them, and one
+// embedding row decoded per token).
 //
 // Layer-at-a-time interface (calibration, GPTQ, SmoothQuant — docs/engine.md):
 //   Embed(tokens) → hidden [n, hidden_size]
@@ -48,6 +49,7 @@ class Model {
   LayerWeights& mutable_layer(int l) { return layers_.at(static_cast<size_t>(l)); }
   // Replaces a Linear weight; QF_CHECKs that its shape matches the one it replaces.
   void SetLinear(int layer, LinearKind kind, std::unique_ptr<LinearWeight> w);
+  void SetLmHead(std::unique_ptr<LinearWeight> w);
   // Re-stores every Linear weight (lm_head included) as `to` (F32/BF16/F16).
   void ConvertLinearWeights(DType to);
   const LinearWeight& lm_head() const { return *lm_head_; }
@@ -55,7 +57,7 @@ class Model {
 
  private:
   ModelConfig config_;
-  Tensor embed_;  // [vocab, hidden], float type (F32/BF16/F16/F64) or dequantized F32
+  Tensor embed_;  // [vocab, hidden]: F32/BF16/F16 in place, a GGUF block type in place, or an F32 copy
   std::vector<float> final_norm_;
   std::unique_ptr<LinearWeight> lm_head_;
   std::vector<LayerWeights> layers_;

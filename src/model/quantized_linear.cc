@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "codecs/ggml/dot/vec_dot.h"
 #include "codecs/ggml/ggml_codecs.h"
+#include "core/half.h"
 #include "codecs/int/pack_int32.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -79,35 +81,48 @@ class Int8Linear final : public LinearWeight {
   std::vector<int32_t> row_sums_;
 };
 
-// GGUF rows decoded kTileRows at a time into a per-call scratch, then an F32 product on the tile.
+// GGUF block weights applied with llama.cpp's arithmetic: activations quantized to Q8_0 / Q8_1 / Q8_K blocks,
+// integer dot products per block (codecs/ggml/dot).
 class GgufLinear final : public LinearWeight {
  public:
-  explicit GgufLinear(Tensor w) : w_(std::move(w)), row_bytes_(codecs::RowBytes(w_.dtype(), w_.dim(1))) {}
+  explicit GgufLinear(Tensor w) : w_(std::move(w)) {}
   int64_t out_features() const override { return w_.dim(0); }
   int64_t in_features() const override { return w_.dim(1); }
   DType dtype() const override { return w_.dtype(); }
   void Apply(const float* x, int64_t n, float* y) const override {
-    const int64_t m = out_features(), k = in_features();
-    constexpr int64_t kTileRows = 16;
-    const size_t tiles = static_cast<size_t>((m + kTileRows - 1) / kTileRows);
-    ThreadPool::Global().ParallelFor(tiles, 1, [&](size_t t0, size_t t1) {
-      std::vector<float> tile(static_cast<size_t>(kTileRows * k)), yt(static_cast<size_t>(n * kTileRows));
-      for (size_t ti = t0; ti < t1; ++ti) {
-        const int64_t r0 = static_cast<int64_t>(ti) * kTileRows, rows = std::min(kTileRows, m - r0);
-        for (int64_t r = 0; r < rows; ++r) {
-          codecs::DequantizeRow(w_.dtype(), w_.bytes() + static_cast<size_t>(r0 + r) * row_bytes_,
-                                tile.data() + r * k, k);
-        }
-        kernels::MatMul(x, n, k, DType::kF32, tile.data(), rows, yt.data());  // nested: runs on this thread
-        for (int64_t t = 0; t < n; ++t) std::memcpy(y + t * m + r0, yt.data() + t * rows, sizeof(float) * rows);
-      }
-    });
+    codecs::ggml::GgufMatMul(w_.dtype(), w_.bytes(), out_features(), in_features(), x, n, y, out_features());
   }
   Tensor DenseF32() const override { return ToF32Tensor(w_, "gguf weight"); }
 
  private:
   Tensor w_;
-  size_t row_bytes_;
+};
+
+// F16 / BF16 weights as llama.cpp's CPU backend applies them: the activations are first rounded to the
+// weight's type (its vec_dot_type), then multiplied in f32.
+class RoundedActivationLinear final : public LinearWeight {
+ public:
+  explicit RoundedActivationLinear(Tensor w) : w_(std::move(w)) {}
+  int64_t out_features() const override { return w_.dim(0); }
+  int64_t in_features() const override { return w_.dim(1); }
+  DType dtype() const override { return w_.dtype(); }
+  void Apply(const float* x, int64_t n, float* y) const override {
+    const size_t count = static_cast<size_t>(n * in_features());
+    std::vector<uint16_t> h(count);
+    std::vector<float> xr(count);
+    if (w_.dtype() == DType::kF16) {
+      F32ToF16(x, h.data(), count);
+      F16ToF32(h.data(), xr.data(), count);
+    } else {
+      F32ToBf16(x, h.data(), count);
+      Bf16ToF32(h.data(), xr.data(), count);
+    }
+    kernels::MatMul(xr.data(), n, in_features(), w_.dtype(), w_.bytes(), out_features(), y);
+  }
+  Tensor DenseF32() const override { return w_.ToF32(); }
+
+ private:
+  Tensor w_;
 };
 
 void CheckInt(const std::string& name, int64_t out, int64_t in, int64_t group, size_t n_scales) {
@@ -186,7 +201,20 @@ std::unique_ptr<LinearWeight> MakeGgufLinear(const Tensor& w, const std::string&
   if (w.dim(1) % Traits(w.dtype()).block_size != 0) {
     Fail("{}: row length {} is not a multiple of the {} block size", name, w.dim(1), Name(w.dtype()));
   }
+  if (!codecs::ggml::HasActFormat(w.dtype())) {
+    Fail("{}: no dot product for {} weights (supported: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K)", name,
+         Name(w.dtype()));
+  }
   return std::make_unique<GgufLinear>(w);
+}
+
+std::unique_ptr<LinearWeight> MakeRoundedActivationLinear(const Tensor& w, const std::string& name) {
+  if (w.rank() != 2 || (w.dtype() != DType::kF16 && w.dtype() != DType::kBF16) || !w.contiguous() ||
+      reinterpret_cast<uintptr_t>(w.bytes()) % 2 != 0) {
+    Fail("{}: expected a contiguous, aligned 2-D F16 or BF16 tensor, got {} {}", name, Name(w.dtype()),
+         ShapeToString(w.shape()));
+  }
+  return std::make_unique<RoundedActivationLinear>(w);
 }
 
 std::unique_ptr<LinearWeight> QuantizeLinearAs(const LinearWeight& w, std::string_view scheme) {

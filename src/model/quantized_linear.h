@@ -3,7 +3,8 @@
 //   W4A16  int4 codes packed 8 per uint32 word (compressed-tensors pack-quantized), float group scales
 //   W8A16  int8 codes, float scales per [out, group] (group = in: per channel)
 //   W8A8   int8 codes, per-channel scale, activations quantized per token at run time (vLLM semantics)
-//   GGUF   Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, ... rows decoded a tile at a time into a per-thread scratch
+//   GGUF   Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K used in place; activations quantized to Q8_0/Q8_1/Q8_K
+//          blocks and integer dot products per block, as llama.cpp's CPU backend does (codecs/ggml/dot)
 // Resident memory ≈ the quantized bytes (+ 4 bytes per scale).
 #pragma once
 
@@ -35,6 +36,8 @@ std::unique_ptr<LinearWeight> MakeIntLinear(const codecs::QuantizedMatrix& q, bo
                                             const std::string& name);
 // A GGUF block-type weight [out, in] (rows of RowBytes each), used in place.
 std::unique_ptr<LinearWeight> MakeGgufLinear(const Tensor& w, const std::string& name);
+// An F16 / BF16 weight applied as llama.cpp applies it: activations rounded to the weight's type first.
+std::unique_ptr<LinearWeight> MakeRoundedActivationLinear(const Tensor& w, const std::string& name);
 
 // Re-quantizes a weight for benchmarks and comparisons: "f32", "bf16", "w8a16", "w4a16" (group 128),
 // "w8a8", or a GGUF type name ("q8_0", "q4_0", "q4_k", "q5_k", "q6_k").

@@ -1,0 +1,307 @@
+// Highway-dispatched GGUF dot products (vec_dot.h). x86 targets (AVX2, AVX3, AVX3_DL) run 256-bit integer
+// kernels for Q8_0, Q4_0, Q4_K, Q5_K and Q6_K: weight codes are unpacked in registers, multiplied with the
+// int8 activations as unsigned × signed bytes (vpdpbusd with VNNI, vpmaddubsw + vpmaddwd otherwise), the
+// sub-block scales applied to the exact int32 sums, and each block's sum converted to float once. Up to four
+// tokens share one unpacked weight block. Every other target and type runs VecDotGeneric. All paths are
+// checked against VecDotRef on every compiled target (vec_dot_test.cc).
+#ifndef HWY_WANT_AVX3_DL
+#define HWY_WANT_AVX3_DL
+#endif
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "codecs/ggml/dot/vec_dot_hwy.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+
+#if HWY_ARCH_X86
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "codecs/ggml/dot/vec_dot.h"
+#include "codecs/ggml/ggml_blocks.h"
+#include "core/half.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace qforge::codecs::ggml {
+namespace HWY_NAMESPACE {
+
+#if HWY_TARGET == HWY_AVX3_DL
+#pragma GCC push_options
+#pragma GCC target("avx512vnni")
+#define QFORGE_DOT_POP 1
+#define QFORGE_DOT_X86 1
+// Σ of 4 adjacent u8 × s8 products per int32 lane.
+HWY_INLINE __m256i DotU8S8(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
+// acc + per-lane scale × (u · s); `scale` from ScaleVec.
+HWY_INLINE __m256i DotScaled(__m256i acc, __m256i u, __m256i s, __m256i scale) {
+  return _mm256_add_epi32(acc, _mm256_mullo_epi32(DotU8S8(u, s), scale));
+}
+// Scale s0 for the first 16 bytes of a 32-byte vector, s1 for the last 16.
+HWY_INLINE __m256i ScaleVec(int s0, int s1) { return _mm256_set_m128i(_mm_set1_epi32(s1), _mm_set1_epi32(s0)); }
+#elif HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3
+#define QFORGE_DOT_X86 1
+// vpmaddubsw: |pair sum| ≤ 2 · 128 · 127 < 2^15 for every operand range used here (no saturation).
+HWY_INLINE __m256i DotU8S8(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+HWY_INLINE __m256i DotScaled(__m256i acc, __m256i u, __m256i s, __m256i scale) {
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale));
+}
+HWY_INLINE __m256i ScaleVec(int s0, int s1) {
+  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(s1)), _mm_set1_epi16(static_cast<int16_t>(s0)));
+}
+#endif
+
+#ifdef QFORGE_DOT_X86
+HWY_INLINE __m256i Load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+// F16C (part of every x86 target used here).
+HWY_INLINE float HalfAt(const uint8_t* p) { return _cvtsh_ss(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
+HWY_INLINE float HSum(__m256 v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 s2 = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+// ------------------------------------------------------------------------- Q8_0 and Q4_0 × Q8_0 blocks
+// acc[t] += d_w · d_a · Σ w · a for one 32-element block whose signed codes are in `w`.
+template <int NT>
+HWY_INLINE void BlockQ8(__m256i w, float dw, const uint8_t* const* a, int64_t b, __m256* acc) {
+  const __m256i aw = _mm256_sign_epi8(w, w);  // |w| as unsigned bytes
+  for (int t = 0; t < NT; ++t) {
+    const uint8_t* ab = a[t] + b * 34;
+    const __m256i p = DotU8S8(aw, _mm256_sign_epi8(Load32(ab + 2), w));
+    acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfAt(ab)), _mm256_cvtepi32_ps(p), acc[t]);
+  }
+}
+
+template <int NT>
+void RowQ8_0(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) {
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) BlockQ8<NT>(Load32(w + b * 34 + 2), HalfAt(w + b * 34), a, b, acc);
+  for (int t = 0; t < NT; ++t) out[t] = HSum(acc[t]);
+}
+
+template <int NT>
+void RowQ4_0(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) {
+  const __m256i m4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8);
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = w + b * 18;
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+    // elements 0..15: low nibbles; 16..31: high nibbles.
+    const __m256i codes = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), m4);
+    BlockQ8<NT>(_mm256_sub_epi8(codes, eight), HalfAt(blk), a, b, acc);
+  }
+  for (int t = 0; t < NT; ++t) out[t] = HSum(acc[t]);
+}
+
+// ------------------------------------------------------------------------------- k-quants × Q8_K blocks
+HWY_INLINE const BlockQ8_KAct& ActK(const uint8_t* row, int64_t b) {
+  return reinterpret_cast<const BlockQ8_KAct*>(row)[b];
+}
+
+// Q4_K and Q5_K: 8 sub-blocks of 32; chunk c of 64 elements = low nibbles of qs[32c..] (sub-block 2c) and
+// high nibbles (2c + 1); Q5_K adds bit 2c / 2c+1 of qh[l] as bit 4.
+template <int NT, bool kFive>
+void RowQ45K(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) {
+  constexpr size_t kBytes = kFive ? 176 : 144;
+  const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+  __m256 acc[NT];
+  float mins[NT];
+  for (int t = 0; t < NT; ++t) {
+    acc[t] = _mm256_setzero_ps();
+    mins[t] = 0.0f;
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = w + b * kBytes;
+    const float d = HalfAt(blk), dmin = HalfAt(blk + 2);
+    uint8_t sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) GetScaleMinK4(j, blk + 4, &sc[j], &mn[j]);
+    const uint8_t* qs = blk + (kFive ? 48 : 16);
+    const __m256i qh = kFive ? Load32(blk + 16) : _mm256_setzero_si256();
+    __m256i isum[NT];
+    for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q = Load32(qs + 32 * c);
+      __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      if (kFive) {
+        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
+        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
+      }
+      const __m256i s_lo = ScaleVec(sc[2 * c], sc[2 * c]), s_hi = ScaleVec(sc[2 * c + 1], sc[2 * c + 1]);
+      for (int t = 0; t < NT; ++t) {
+        const int8_t* aq = ActK(a[t], b).qs + 64 * c;
+        isum[t] = DotScaled(isum[t], lo, Load32(aq), s_lo);
+        isum[t] = DotScaled(isum[t], hi, Load32(aq + 32), s_hi);
+      }
+    }
+    for (int t = 0; t < NT; ++t) {
+      const BlockQ8_KAct& y = ActK(a[t], b);
+      int32_t summ = 0;
+      for (int j = 0; j < 8; ++j) summ += mn[j] * (y.bsums[2 * j] + y.bsums[2 * j + 1]);
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(isum[t]), acc[t]);
+      mins[t] += dmin * y.d * static_cast<float>(summ);
+    }
+  }
+  for (int t = 0; t < NT; ++t) out[t] = HSum(acc[t]) - mins[t];
+}
+
+// Q6_K: 16 sub-blocks of 16 with int8 scales; codes 0..63 (offset 32 folded out with the Q8_K bsums).
+template <int NT>
+void RowQ6K(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) {
+  const __m256i m4 = _mm256_set1_epi8(0xF), m2 = _mm256_set1_epi8(3);
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto* blk = reinterpret_cast<const BlockQ6_K*>(w + b * sizeof(BlockQ6_K));
+    const float d = _cvtsh_ss(blk->d.get());
+    const int8_t* sc = blk->scales;
+    __m256i isum[NT];
+    for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const __m256i ql0 = Load32(blk->ql + 64 * h), ql1 = Load32(blk->ql + 64 * h + 32);
+      const __m256i qh = Load32(blk->qh + 32 * h);
+      __m256i q[4];
+      q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+      q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+      for (int s = 0; s < 4; ++s) {
+        const int j = 8 * h + 2 * s;  // sub-blocks j, j + 1 = elements 128h + 32s + [0, 16), [16, 32)
+        const __m256i scale = ScaleVec(sc[j], sc[j + 1]);
+        for (int t = 0; t < NT; ++t) {
+          isum[t] = DotScaled(isum[t], q[s], Load32(ActK(a[t], b).qs + 128 * h + 32 * s), scale);
+        }
+      }
+    }
+    for (int t = 0; t < NT; ++t) {
+      const BlockQ8_KAct& y = ActK(a[t], b);
+      int32_t off = 0;
+      for (int j = 0; j < 16; ++j) off += sc[j] * y.bsums[j];
+      const __m256i corr = _mm256_setr_epi32(-32 * off, 0, 0, 0, 0, 0, 0, 0);
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(_mm256_add_epi32(isum[t], corr)), acc[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) out[t] = HSum(acc[t]);
+}
+
+using RowFn = void (*)(const uint8_t*, const uint8_t* const*, int64_t, float*);
+
+template <int NT>
+RowFn RowKernel(DType type) {
+  switch (type) {
+    case DType::kQ8_0: return RowQ8_0<NT>;
+    case DType::kQ4_0: return RowQ4_0<NT>;
+    case DType::kQ4_K: return RowQ45K<NT, false>;
+    case DType::kQ5_K: return RowQ45K<NT, true>;
+    case DType::kQ6_K: return RowQ6K<NT>;
+    default: return nullptr;
+  }
+}
+#endif  // QFORGE_DOT_X86
+
+bool HasSimdImpl(DType type) {
+#ifdef QFORGE_DOT_X86
+  return RowKernel<1>(type) != nullptr;
+#else
+  (void)type;
+  return false;
+#endif
+}
+
+void DotRowsImpl(DType type, const uint8_t* w, size_t row_bytes, int64_t k, const uint8_t* a, size_t a_bytes,
+                 int64_t n, int64_t r0, int64_t r1, float* y, int64_t ldy) {
+#ifdef QFORGE_DOT_X86
+  if (RowKernel<1>(type) != nullptr) {
+    const RowFn f4 = RowKernel<4>(type), f3 = RowKernel<3>(type), f2 = RowKernel<2>(type), f1 = RowKernel<1>(type);
+    const int64_t nb = k / Traits(type).block_size;
+    for (int64_t r = r0; r < r1; ++r) {
+      const uint8_t* wr = w + static_cast<size_t>(r) * row_bytes;
+      for (int64_t t = 0; t < n; t += 4) {
+        const int nt = static_cast<int>(std::min<int64_t>(4, n - t));
+        const uint8_t* rows[4];
+        float out[4];
+        for (int i = 0; i < nt; ++i) rows[i] = a + static_cast<size_t>(t + i) * a_bytes;
+        (nt == 4 ? f4 : nt == 3 ? f3 : nt == 2 ? f2 : f1)(wr, rows, nb, out);
+        for (int i = 0; i < nt; ++i) y[(t + i) * ldy + r] = out[i];
+      }
+    }
+    return;
+  }
+#endif
+  for (int64_t r = r0; r < r1; ++r)
+    for (int64_t t = 0; t < n; ++t)
+      y[t * ldy + r] = VecDotGeneric(type, w + static_cast<size_t>(r) * row_bytes, a + static_cast<size_t>(t) * a_bytes, k);
+}
+
+int64_t DotTargetImpl() { return HWY_TARGET; }
+
+#ifdef QFORGE_DOT_POP
+#pragma GCC pop_options
+#undef QFORGE_DOT_POP
+#endif
+#undef QFORGE_DOT_X86
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace qforge::codecs::ggml
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include <vector>
+
+#include "codecs/ggml/ggml_codecs.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+
+namespace qforge::codecs::ggml {
+
+HWY_EXPORT(HasSimdImpl);
+HWY_EXPORT(DotRowsImpl);
+HWY_EXPORT(DotTargetImpl);
+
+bool GgufDotHasSimd(DType t) { return HWY_DYNAMIC_DISPATCH(HasSimdImpl)(t); }
+std::string GgufDotTarget() { return hwy::TargetName(HWY_DYNAMIC_DISPATCH(DotTargetImpl)()); }
+
+void GgufDotRows(DType t, const void* w, int64_t k, const void* a, int64_t n, int64_t r0, int64_t r1, float* y,
+                 int64_t ldy) {
+  const ActFormat f = ActFormatFor(t);
+  HWY_DYNAMIC_DISPATCH(DotRowsImpl)(t, static_cast<const uint8_t*>(w), RowBytes(t, k), k,
+                                    static_cast<const uint8_t*>(a), ActRowBytes(f, k), n, r0, r1, y, ldy);
+}
+
+void GgufMatMul(DType t, const void* w, int64_t m, int64_t k, const float* x, int64_t n, float* y, int64_t ldy) {
+  QF_CHECK(m >= 0 && n >= 0 && k > 0 && ldy >= m);
+  const ActFormat f = ActFormatFor(t);
+  QF_CHECK_MSG(k % Traits(t).block_size == 0 && k % ActBlockSize(f) == 0, "row length {} for {}", k, Name(t));
+  if (m == 0 || n == 0) return;
+  const size_t a_bytes = ActRowBytes(f, k);
+  std::vector<uint32_t> act((static_cast<size_t>(n) * a_bytes + 3) / 4);  // 4-byte aligned for Q8_K's float d
+  auto* a = reinterpret_cast<uint8_t*>(act.data());
+  auto& pool = ThreadPool::Global();
+  pool.ParallelFor(static_cast<size_t>(n), 16, [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; ++t) QuantizeActRow(f, x + t * static_cast<size_t>(k), k, a + t * a_bytes);
+  });
+  const size_t row_bytes = RowBytes(t, k);
+  // Few tokens: ≥ 32 KB of weight rows per chunk, so both threads get many chunks and balance. Many tokens:
+  // fewer, larger chunks (each row is reused by every token inside the kernel).
+  const auto grain = static_cast<size_t>(std::clamp<int64_t>(
+      static_cast<int64_t>((32 * 1024) / std::max<size_t>(row_bytes, 1)), 4, std::max<int64_t>(4, m / 8)));
+  pool.ParallelFor(static_cast<size_t>(m), grain, [&](size_t r0, size_t r1) {
+    HWY_DYNAMIC_DISPATCH(DotRowsImpl)(t, static_cast<const uint8_t*>(w), row_bytes, k, a, a_bytes, n,
+                                      static_cast<int64_t>(r0), static_cast<int64_t>(r1), y, ldy);
+  });
+}
+
+}  // namespace qforge::codecs::ggml
+#endif  // HWY_ONCE
