@@ -35,7 +35,7 @@ class CheckpointSource final : public TensorSource {
 
 }  // namespace
 
-LoadedModel LoadModel(const std::string& path) {
+LoadedModel LoadModel(const std::string& path, const LoadOptions& options) {
   namespace fs = std::filesystem;
   LoadedModel m;
   m.path = path;
@@ -63,6 +63,7 @@ LoadedModel LoadModel(const std::string& path) {
   m.model = std::make_unique<model::Model>(m.config, *m.tensors);
   // W8A8 compressed-tensors: int8 per-token activations before every W8A8 Linear, as vLLM runs it.
   if (m.format == "hf") ApplyW8A8Linears(*m.model, path);
+  if (options.native_weights) m.native_summary = UseNativeQuantizedWeights(m).summary;
   return m;
 }
 

@@ -60,20 +60,29 @@ NativeWeightsReport UseNativeQuantizedWeights(LoadedModel& m) {
   std::map<std::string, int> kinds;
   const int layers = m.model->num_layers();
   if (m.format == "gguf") {
+    // Block types are already native (model::Model keeps them quantized). F16 / BF16 weights get llama.cpp's
+    // activation rounding, so a GGUF evaluates as llama.cpp evaluates it.
+    auto visit = [&](const std::string& name, auto&& set) {
+      const Tensor t = m.tensors->Get(name);
+      if (Traits(t.dtype()).is_quantized) {
+        ++kinds[std::string(Name(t.dtype()))];
+        ++rep.replaced;
+      } else if (t.dtype() == DType::kF16 || t.dtype() == DType::kBF16) {
+        set(model::MakeRoundedActivationLinear(t, name));
+        ++kinds[std::string(Name(t.dtype())) + " (activations rounded)"];
+        ++rep.replaced;
+      } else {
+        ++rep.kept_dense;
+      }
+    };
     for (int l = 0; l < layers; ++l) {
       for (int k = 0; k < model::kNumLinearKinds; ++k) {
         const auto kind = static_cast<model::LinearKind>(k);
-        const std::string name = Prefix(l, kind) + ".weight";
-        const Tensor t = m.tensors->Get(name);
-        if (!Traits(t.dtype()).is_quantized) {
-          ++rep.kept_dense;
-          continue;
-        }
-        m.model->SetLinear(l, kind, model::MakeGgufLinear(t, name));
-        ++kinds[std::string(Name(t.dtype()))];
-        ++rep.replaced;
+        visit(Prefix(l, kind) + ".weight", [&](auto w) { m.model->SetLinear(l, kind, std::move(w)); });
       }
     }
+    const std::string head = m.tensors->Has("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight";
+    visit(head, [&](auto w) { m.model->SetLmHead(std::move(w)); });
   } else if (m.format == "hf") {
     auto config = compressed_tensors::ReadQuantizationConfig(m.path);
     if (!config) {
@@ -90,6 +99,7 @@ NativeWeightsReport UseNativeQuantizedWeights(LoadedModel& m) {
           continue;
         }
         const auto& group = compressed_tensors::GroupForModule(*config, prefix, m.path);
+        if (group.input_activations) continue;  // W8A8: ApplyW8A8Linears (load_w8a8.h) runs those
         if (!group.weights) {
           ++rep.kept_dense;
           continue;

@@ -1,8 +1,9 @@
 // Native quantized inference: swaps a loaded model's Linear weights for implementations that keep the
 // checkpoint's quantized form and run the kernels of kernels/quant (model/quantized_linear.h):
-//   GGUF            every Linear stored as a block type (Q8_0, Q4_K, Q6_K, ...) → GGUF row-tile kernel
-//   compressed-tensors  symmetric int, no g_idx: 4-bit group → W4A16; 8-bit → W8A16, or W8A8 when the
-//                   config group quantizes input activations (8-bit, dynamic, per token) with channel weights
+//   GGUF            block types (Q8_0, Q4_K, Q6_K, ...) are native from the start (model::Model keeps them);
+//                   F16 / BF16 Linears and lm_head → activations rounded to the weight type (llama.cpp)
+//   compressed-tensors  symmetric int, no g_idx, weight-only: 4-bit group → W4A16; 8-bit → W8A16
+//                   (W8A8 groups are left to ApplyW8A8Linears, load_w8a8.h)
 // Other Linears stay as loaded (dense). The dense copies made at load are released on replacement, so the
 // resident size of the replaced weights is their quantized size.
 #pragma once

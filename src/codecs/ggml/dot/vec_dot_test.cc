@@ -205,3 +205,30 @@ TEST(GgufDot, TypesWithoutIntegerDotAreRejected) {
 
 }  // namespace
 }  // namespace qforge::codecs::ggml
+
+namespace qforge::codecs::ggml {
+namespace {
+
+// A token's outputs do not depend on how many other tokens share the call (every token tile width runs
+// the same per-token arithmetic): bit-identical.
+TEST(GgufDot, TokenResultsDoNotDependOnBatchSize) {
+  for (DType t : kTypes) {
+    for (const int64_t k : {int64_t{256}, int64_t{512}}) {
+      const int64_t m = 172, n = 26;
+      const auto wf = Normal(m * k, 5, 13), xf = Normal(n * k, 6, 29);
+      std::vector<uint8_t> w(RowBytes(t, k) * m);
+      QuantizeRows(t, wf.data(), w.data(), m, k, nullptr);
+      std::vector<float> full(static_cast<size_t>(n * m));
+      GgufMatMul(t, w.data(), m, k, xf.data(), n, full.data(), m);
+      for (const int64_t prefix : {1, 2, 3, 5, 15}) {
+        std::vector<float> part(static_cast<size_t>(prefix * m));
+        GgufMatMul(t, w.data(), m, k, xf.data(), prefix, part.data(), m);
+        for (int64_t i = 0; i < prefix * m; ++i)
+          ASSERT_EQ(part[static_cast<size_t>(i)], full[static_cast<size_t>(i)]) << Name(t) << " k=" << k << " prefix " << prefix << " i " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qforge::codecs::ggml
