@@ -85,6 +85,21 @@ std::vector<float> Llama3RopeFreqFactors(const ModelConfig& c) {
   return out;
 }
 
+namespace {
+
+void AddTensorInfos(gguf::Writer& w, const std::vector<GgufTensorPlan>& plan) {
+  for (const auto& t : plan) {
+    if (t.shape.empty() || t.shape.back() % Traits(t.type).block_size != 0) {
+      Fail("tensor '{}' of shape {} cannot be stored as {}: its rows of {} are not a multiple of the block size {}",
+           t.gguf_name, ShapeToString(t.shape), Name(t.type), t.shape.empty() ? 0 : t.shape.back(),
+           Traits(t.type).block_size);
+    }
+    w.AddTensor(t.gguf_name, t.type, gguf::NeFromShape(t.shape));
+  }
+}
+
+}  // namespace
+
 gguf::Writer BuildGgufWriter(const ModelConfig& c, const tokenizer::Vocab& vocab,
                              const std::vector<GgufTensorPlan>& plan, const GgufMetadata& meta) {
   const std::string arch = hf::GgufArchitecture(c);
@@ -98,6 +113,20 @@ gguf::Writer BuildGgufWriter(const ModelConfig& c, const tokenizer::Vocab& vocab
   for (const auto& t : plan) quantized |= Traits(t.type).is_quantized;
 
   gguf::Writer w;
+  if (meta.copied) {
+    for (const auto& kv : *meta.copied) {
+      if (kv.key.rfind("split.", 0) == 0) continue;  // llama-quantize drops split.no/count/tensors.count
+      if (kv.key == "general.name" && !meta.name.empty()) {
+        w.Add(kv.key, gguf::Value::String(meta.name));
+      } else {
+        w.Add(kv.key, kv.value);
+      }
+    }
+    if (!meta.name.empty() && !w.Find("general.name")) w.Add("general.name", gguf::Value::String(meta.name));
+    for (const auto& kv : meta.extra) w.Set(kv.key, kv.value);
+    AddTensorInfos(w, plan);
+    return w;
+  }
   w.Add("general.architecture", gguf::Value::String(arch));
   w.Add("general.type", gguf::Value::String("model"));
   if (!meta.name.empty()) w.Add("general.name", gguf::Value::String(meta.name));
@@ -123,15 +152,7 @@ gguf::Writer BuildGgufWriter(const ModelConfig& c, const tokenizer::Vocab& vocab
   if (quantized) w.Add("general.quantization_version", gguf::Value::Scalar<uint32_t>(kQuantizationVersion));
   AddVocabKvs(w, vocab, c.vocab_size);
   for (const auto& kv : meta.extra) w.Set(kv.key, kv.value);
-
-  for (const auto& t : plan) {
-    if (t.shape.empty() || t.shape.back() % Traits(t.type).block_size != 0) {
-      Fail("tensor '{}' of shape {} cannot be stored as {}: its rows of {} are not a multiple of the block size {}",
-           t.gguf_name, ShapeToString(t.shape), Name(t.type), t.shape.empty() ? 0 : t.shape.back(),
-           Traits(t.type).block_size);
-    }
-    w.AddTensor(t.gguf_name, t.type, gguf::NeFromShape(t.shape));
-  }
+  AddTensorInfos(w, plan);
   return w;
 }
 
@@ -187,8 +208,8 @@ void WriteTensor(const TensorSource& source, const GgufTensorPlan& t, const Mode
   }
   int64_t chunk = std::max<int64_t>(1, kChunkElements / std::max<int64_t>(ne0, 1));
   chunk = std::max(d, chunk / d * d);  // whole heads per chunk
+  chunk = std::min(chunk, std::max<int64_t>(nrows, 1));  // small tensors: no 16 MiB buffers to zero
   std::vector<float> f32(static_cast<size_t>(chunk * ne0));
-  std::vector<float> row(static_cast<size_t>(ne0));
   std::vector<uint8_t> out(static_cast<size_t>(chunk) * out_row_bytes);
   for (int64_t r0 = 0; r0 < nrows; r0 += chunk) {
     const int64_t n = std::min(chunk, nrows - r0);

@@ -7,6 +7,7 @@
 // .attention.layer_norm_rms_epsilon, (.attention.key_length/.value_length when head_dim ≠ hidden/heads),
 // general.file_type, <arch>.vocab_size, <arch>.rope.dimension_count, general.quantization_version (when any
 // tensor is quantized), tokenizer.ggml.* (export/gguf_vocab.h), then caller extras (quantize.imatrix.*).
+// A GGUF input's metadata can be copied instead (GgufMetadata::copied), as llama-quantize does.
 // All integers UINT32, floats FLOAT32, exactly the types llama.cpp's loader checks.
 //
 // Tensors, in llama-quantize's order (global tensors first by name, then blk.N by layer number and name),
@@ -50,7 +51,11 @@ void SortLikeLlamaQuantize(std::vector<GgufTensorPlan>& plan);
 struct GgufMetadata {
   std::string name;                       // general.name ("" → omitted)
   uint32_t file_type = 0;                 // llama_ftype (§5.2)
-  std::vector<gguf::KeyValue> extra;      // appended after everything else
+  std::vector<gguf::KeyValue> extra;      // appended after everything else (an existing key moves to the end)
+  // A GGUF input's metadata, copied in order instead of being rebuilt from config + vocabulary (what
+  // llama-quantize does: every key survives, e.g. tokenizer.chat_template, general.*), less split.* keys.
+  // `name` (when set) replaces general.name in place; `file_type` is not applied (callers Set it via extra).
+  std::optional<std::vector<gguf::KeyValue>> copied = std::nullopt;
 };
 
 // Writer with the metadata and tensor infos (no data yet).

@@ -1,6 +1,7 @@
 // GGUF export: metadata types and order, tensor order, the llama Q/K permutation (checked against the
 // inverse formula of FORMATS.md §5.6 on llama.cpp's own stories260K.gguf), F16 conversion, vocabulary
-// keys, refusal of an unknown BPE pre-tokenizer, Llama-3 rope factors.
+// keys, refusal of an unknown BPE pre-tokenizer, Llama-3 rope factors and their way back
+// (HF rope_scaling → rope_freqs.weight → ConfigFromGguf → the same inverse frequencies).
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -16,6 +17,9 @@
 #include "export/gguf_vocab.h"
 #include "hf/checkpoint.h"
 #include "hf/gguf_model.h"
+#include "hf/synth.h"
+#include "hf/tensor_names.h"
+#include "kernels/rope.h"
 
 namespace qforge::exporter {
 namespace {
@@ -204,6 +208,63 @@ TEST(GgufExport, Llama3RopeFactors) {
   int smooth = 0;
   for (float x : f) smooth += (x > 1.0f && x < 8.0f);
   EXPECT_GT(smooth, 0);
+}
+
+// Zero weights of every tensor a config expects (the rope round trip needs shapes, not values).
+class ZeroSource final : public TensorSource {
+ public:
+  explicit ZeroSource(const ModelConfig& c) {
+    for (const auto& e : hf::ExpectedTensors(c)) shapes_[e.name] = e.shape;
+  }
+  std::vector<std::string> Names() const override {
+    std::vector<std::string> n;
+    for (const auto& [k, v] : shapes_) n.push_back(k);
+    return n;
+  }
+  bool Has(std::string_view n) const override { return shapes_.count(std::string(n)) != 0; }
+  Tensor Get(std::string_view n) const override { return Tensor::Zeros(DType::kF32, shapes_.at(std::string(n))); }
+  std::string Describe() const override { return "zeros"; }
+
+ private:
+  std::map<std::string, Shape> shapes_;
+};
+
+// Real Llama-3.x rope settings (head_dim, theta, llama3 factor/low/high/original context) at toy width: the
+// GGUF keeps them only as rope_freqs.weight; ConfigFromGguf must rebuild a scaling with the same frequencies.
+TEST(GgufExport, Llama3RopeScalingSurvivesGguf) {
+  for (const char* shape : {"llama-3.2-1b", "llama-3.1-8b"}) {
+    SCOPED_TRACE(shape);
+    ModelConfig c = hf::SynthShapeConfig(shape);
+    c.num_heads = 2;
+    c.num_kv_heads = 1;
+    c.hidden_size = 2 * c.head_dim;
+    c.num_layers = 1;
+    c.intermediate_size = 64;
+    c.vocab_size = 8;
+    tokenizer::Vocab vocab;
+    vocab.model = "llama";
+    for (int i = 0; i < 8; ++i) {
+      vocab.tokens.push_back(fmt::format("t{}", i));
+      vocab.scores.push_back(0.0f);
+    }
+    const auto out = ExportToMemory(c, ZeroSource(c), vocab, DType::kF32);
+    ASSERT_NE(out->FindTensor(hf::kGgufRopeFreqs), nullptr);
+    const ModelConfig back = hf::ConfigFromGguf(*out);
+    EXPECT_EQ(back.rope_scaling.type, RopeScalingType::kLlama3);
+    EXPECT_EQ(back.rope_scaling.factor, c.rope_scaling.factor);
+    EXPECT_EQ(back.rope_scaling.low_freq_factor, c.rope_scaling.low_freq_factor);
+    EXPECT_EQ(back.rope_scaling.high_freq_factor, c.rope_scaling.high_freq_factor);
+    EXPECT_EQ(back.rope_scaling.original_max_position_embeddings, c.rope_scaling.original_max_position_embeddings);
+    EXPECT_EQ(back.rope_theta, c.rope_theta);
+    const auto want = kernels::RopeInvFreq(c.head_dim, c.rope_theta, c.rope_scaling);
+    EXPECT_EQ(kernels::RopeInvFreq(back.head_dim, back.rope_theta, back.rope_scaling), want);
+    // And what llama.cpp computes from the file: base frequency / rope_freqs[i], within float rounding.
+    const Tensor freqs = out->Get(hf::kGgufRopeFreqs);
+    for (int64_t i = 0; i < c.head_dim / 2; ++i) {
+      const double base = std::pow(c.rope_theta, -2.0 * static_cast<double>(i) / static_cast<double>(c.head_dim));
+      EXPECT_NEAR(want[i], base / freqs.data<float>()[i], 1e-6 * want[i]) << i;  // float32 rounding of both
+    }
+  }
 }
 
 }  // namespace

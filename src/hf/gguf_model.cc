@@ -1,7 +1,12 @@
 #include "hf/gguf_model.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -14,6 +19,13 @@ namespace qforge::hf {
 namespace {
 
 constexpr std::string_view kBlockPrefix = "blk.";
+// rope_freqs.weight holds float32 factors computed in float32 by the converters; a double recomputation from
+// the rebuilt llama3 parameters agrees to ~1e-6 relative, so 1e-5 accepts them and rejects any other curve.
+constexpr double kRopeFactorTol = 1e-5;
+// Rebuilt llama3 low/high frequency factors are snapped to this grid when within 1e-4 (1.0000004 -> 1).
+constexpr double kRopeSnapGrid = 1000.0;
+// Underdetermined llama3 fits take a line this much steeper than the least steep that fits (any steeper fits).
+constexpr double kRopeSlopeMargin = 1.01;
 
 struct GgufRow {
   Role role;
@@ -104,6 +116,115 @@ int64_t PositiveU32(const gguf::File& f, const std::string& key, int64_t max) {
   return n;
 }
 
+// Llama-3 factor for a wavelength (the divisor of the base frequency; FORMATS.md §5.5), in double.
+double Llama3Factor(double wavelen, const RopeScaling& s) {
+  const auto len = static_cast<double>(s.original_max_position_embeddings);
+  if (wavelen < len / s.high_freq_factor) return 1.0;
+  if (wavelen > len / s.low_freq_factor) return s.factor;
+  const double smooth = (len / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+  return 1.0 / ((1.0 - smooth) / s.factor + smooth);
+}
+
+bool MatchesFactors(const RopeScaling& s, const std::vector<double>& wavelen, const std::vector<double>& factors) {
+  for (size_t i = 0; i < factors.size(); ++i) {
+    const double want = s.type == RopeScalingType::kLinear ? s.factor : Llama3Factor(wavelen[i], s);
+    if (std::abs(want - factors[i]) > kRopeFactorTol * factors[i]) return false;
+  }
+  return true;
+}
+
+// Snaps v to a multiple of 1/kRopeSnapGrid when that close (1.0000004 -> 1, 3.9999 -> 4).
+double Snap(double v) {
+  const double r = std::round(v * kRopeSnapGrid) / kRopeSnapGrid;
+  return std::abs(r - v) <= 1e-4 * std::max(1.0, std::abs(v)) ? r : v;
+}
+
+// The rope scaling that produces rope_freqs.weight (head_dim/2 divisors of the base frequencies): none when
+// all are 1, linear when all are equal, else llama3. llama3's (original_max L, low lf, high hf) are only
+// determined up to a common scale by the factors (everything depends on L/lf and L/hf), so lf = 1 unless the
+// file says L (`<arch>.rope.scaling.original_context_length`). Throws when no such scaling reproduces them.
+RopeScaling RopeScalingFromFactors(const gguf::File& f, const std::string& p, const ModelConfig& c) {
+  const gguf::TensorInfo* t = f.FindTensor(kGgufRopeFreqs);
+  const int64_t half = c.head_dim / 2;
+  if (t->type != DType::kF32 || t->ne.size() != 1 || t->ne[0] != half) {
+    Fail("{}: {} is {} {}; expected F32 with {} values (head_dim / 2)", f.path(), kGgufRopeFreqs, Name(t->type),
+         fmt::join(t->ne, "x"), half);
+  }
+  const auto* data = reinterpret_cast<const float*>(f.TensorData(*t).data());
+  std::vector<double> factors(static_cast<size_t>(half)), wavelen(static_cast<size_t>(half));
+  for (int64_t i = 0; i < half; ++i) {
+    factors[i] = data[i];
+    if (!std::isfinite(factors[i]) || factors[i] <= 0) {
+      Fail("{}: {}[{}] is {}; expected a positive frequency divisor", f.path(), kGgufRopeFreqs, i, factors[i]);
+    }
+    wavelen[i] = 2.0 * M_PI * std::pow(c.rope_theta, static_cast<double>(2 * i) / static_cast<double>(c.head_dim));
+  }
+  RopeScaling s;
+  const double big = factors.back();
+  const auto is = [](double v, double want) { return std::abs(v - want) <= kRopeFactorTol * want; };
+  if (std::all_of(factors.begin(), factors.end(), [&](double v) { return is(v, 1.0); })) return s;
+  if (std::all_of(factors.begin(), factors.end(), [&](double v) { return is(v, big); })) {
+    s.type = RopeScalingType::kLinear;
+    s.factor = big;
+    return s;
+  }
+  s.type = RopeScalingType::kLlama3;
+  s.factor = big;
+  // Between the plateaus: smooth = (1/f - 1/F) / (1 - 1/F) = A / wavelen - B with A = L/(hf-lf), B = lf/(hf-lf).
+  std::vector<std::pair<double, double>> pts;  // (1/wavelen, smooth)
+  double max_one = 0, min_big = INFINITY;
+  for (int64_t i = 0; i < half; ++i) {
+    if (is(factors[i], 1.0)) {
+      max_one = std::max(max_one, wavelen[i]);
+    } else if (is(factors[i], big)) {
+      min_big = std::min(min_big, wavelen[i]);
+    } else {
+      pts.emplace_back(1.0 / wavelen[i], (1.0 / factors[i] - 1.0 / big) / (1.0 - 1.0 / big));
+    }
+  }
+  // Candidate lines (A, B). Two or more smooth points fix the line (least squares). With one or none it is not
+  // determined: try Llama 3's lf = 1, hf = 4 first, then the gentlest line that keeps every plateau point on
+  // its plateau (s >= 1 for factor 1, s <= 0 for factor F).
+  std::vector<std::pair<double, double>> lines;
+  const double x_one = max_one > 0 ? 1.0 / max_one : 0.0;      // smallest 1/wavelen with factor 1 (0: none)
+  const double x_big = std::isfinite(min_big) ? 1.0 / min_big : 0.0;  // largest 1/wavelen with factor F
+  if (pts.size() >= 2) {
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (const auto& [x, y] : pts) sx += x, sy += y, sxx += x * x, sxy += x * y;
+    const double n = static_cast<double>(pts.size());
+    const double a = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    lines.emplace_back(a, (a * sx - sy) / n);
+  } else if (pts.size() == 1) {
+    const auto [x0, s0] = pts[0];
+    lines.emplace_back((s0 + 1.0 / 3.0) / x0, 1.0 / 3.0);
+    double a = 0;
+    if (x_one > x0) a = std::max(a, (1.0 - s0) / (x_one - x0));
+    if (x_big > 0 && x_big < x0) a = std::max(a, s0 / (x0 - x_big));
+    a *= kRopeSlopeMargin;
+    lines.emplace_back(a, a * x0 - s0);
+  } else if (x_one > 0 && x_big > 0 && x_one > x_big) {
+    lines.emplace_back(std::sqrt(4.0 / (x_one * x_big)) / 3.0, 1.0 / 3.0);
+    const double x_mid = std::sqrt(x_one * x_big);
+    const double a = kRopeSlopeMargin / (x_one - x_mid);
+    lines.emplace_back(a, a * x_mid);
+  }
+  const auto given = f.FindU32(p + "rope.scaling.original_context_length");
+  for (const auto& [a, b] : lines) {
+    if (!(a > 0 && b > 0 && std::isfinite(a / b))) continue;
+    const double len = given ? static_cast<double>(*given) : static_cast<double>(std::llround(a / b));
+    if (len < 1) continue;
+    s.original_max_position_embeddings = static_cast<int64_t>(len);
+    s.low_freq_factor = Snap(len * b / a);
+    s.high_freq_factor = Snap(len * (1.0 + b) / a);
+    if (MatchesFactors(s, wavelen, factors)) return s;
+    s.low_freq_factor = len * b / a;
+    s.high_freq_factor = len * (1.0 + b) / a;
+    if (MatchesFactors(s, wavelen, factors)) return s;
+  }
+  Fail("{}: {} does not follow llama3 rope scaling (no factor / low / high frequency bounds reproduce its values)",
+       f.path(), kGgufRopeFreqs);
+}
+
 }  // namespace
 
 ModelConfig ConfigFromGguf(const gguf::File& f) {
@@ -159,6 +280,13 @@ ModelConfig ConfigFromGguf(const gguf::File& f) {
     if (*st != "linear") Fail("{}: rope.scaling.type '{}' is not supported (only linear)", f.path(), *st);
     c.rope_scaling.type = RopeScalingType::kLinear;
     c.rope_scaling.factor = f.GetF32(p + "rope.scaling.factor");
+  }
+  if (f.FindTensor(kGgufRopeFreqs)) {
+    if (c.rope_scaling.type != RopeScalingType::kNone) {
+      Fail("{}: both rope.scaling.type and {} are present; expected one way of scaling RoPE", f.path(),
+           kGgufRopeFreqs);
+    }
+    c.rope_scaling = RopeScalingFromFactors(f, p, c);
   }
 
   const gguf::TensorInfo* embd = f.FindTensor("token_embd.weight");

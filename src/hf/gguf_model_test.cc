@@ -1,11 +1,16 @@
 // GGUF ↔ HF: the name table, ConfigFromGguf on the shared stories260K.gguf (llama.cpp's own test model),
 // and the HF-named view of its tensors.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "core/error.h"
 #include "formats/gguf/gguf_writer.h"
+#include "io/byte_sink.h"
 #include "hf/gguf_model.h"
 
 namespace qforge::hf {
@@ -52,6 +57,104 @@ TEST(GgufModel, ConfigFromStories260K) {
   EXPECT_TRUE(c.rope_interleaved);
   EXPECT_EQ(c.bos_token_id, 1);
   EXPECT_EQ(c.eos_token_id, 2);
+}
+
+// A minimal llama GGUF (head_dim 64, theta 500000) whose rope_freqs.weight holds `factors`.
+std::shared_ptr<const gguf::File> RopeFile(const std::vector<float>& factors, uint32_t original_context = 0) {
+  gguf::Writer w;
+  w.Add("general.architecture", gguf::Value::String("llama"));
+  w.Add("llama.block_count", gguf::Value::Scalar<uint32_t>(1));
+  w.Add("llama.embedding_length", gguf::Value::Scalar<uint32_t>(128));
+  w.Add("llama.feed_forward_length", gguf::Value::Scalar<uint32_t>(64));
+  w.Add("llama.attention.head_count", gguf::Value::Scalar<uint32_t>(2));
+  w.Add("llama.rope.freq_base", gguf::Value::Scalar<float>(500000.0f));
+  w.Add("llama.attention.layer_norm_rms_epsilon", gguf::Value::Scalar<float>(1e-5f));
+  if (original_context) w.Add("llama.rope.scaling.original_context_length", gguf::Value::Scalar(original_context));
+  w.AddTensor("token_embd.weight", DType::kF32, {128, 4});
+  w.AddTensor(std::string(kGgufRopeFreqs), DType::kF32, {static_cast<int64_t>(factors.size())});
+  io::MemorySink sink;
+  w.Write(sink, [&](size_t i, const gguf::TensorInfo& t, io::ByteSink& s) {
+    if (i == 1) {
+      s.Write(factors.data(), factors.size() * sizeof(float));
+    } else {
+      s.WriteZeros(t.nbytes);
+    }
+  });
+  return gguf::File::FromBytes(sink.Take(), "rope.gguf");
+}
+
+// Two float32 computations of the same llama3 factors (different but equivalent parameters) differ by rounding.
+constexpr double kFactorTol = 1e-5;
+
+// convert_hf_to_gguf.py's llama3 factors, in float32 (head_dim 64, theta 500000).
+std::vector<float> Llama3Factors(float factor, float low, float high, float original) {
+  std::vector<float> out;
+  for (int i = 0; i < 64; i += 2) {
+    const float freq = 1.0f / std::pow(500000.0f, static_cast<float>(i) / 64.0f);
+    const float wavelen = 2.0f * static_cast<float>(M_PI) / freq;
+    if (wavelen < original / high) {
+      out.push_back(1.0f);
+    } else if (wavelen > original / low) {
+      out.push_back(factor);
+    } else {
+      const float smooth = (original / wavelen - low) / (high - low);
+      out.push_back(1.0f / ((1.0f - smooth) / factor + smooth));
+    }
+  }
+  return out;
+}
+
+TEST(GgufModel, RopeFreqsBecomeLlama3Scaling) {
+  ModelConfig c = ConfigFromGguf(*RopeFile(Llama3Factors(32, 1, 4, 8192)));
+  EXPECT_EQ(c.rope_scaling.type, RopeScalingType::kLlama3);
+  EXPECT_EQ(c.rope_scaling.factor, 32.0);
+  EXPECT_EQ(c.rope_scaling.low_freq_factor, 1.0);
+  EXPECT_EQ(c.rope_scaling.high_freq_factor, 4.0);
+  EXPECT_EQ(c.rope_scaling.original_max_position_embeddings, 8192);
+  // Only L/low and L/high are in the factors: (16384, 2, 8) comes back as the equivalent (8192, 1, 4) ...
+  c = ConfigFromGguf(*RopeFile(Llama3Factors(8, 2, 8, 16384)));
+  EXPECT_EQ(c.rope_scaling.factor, 8.0);
+  EXPECT_EQ(c.rope_scaling.low_freq_factor, 1.0);
+  EXPECT_EQ(c.rope_scaling.high_freq_factor, 4.0);
+  EXPECT_EQ(c.rope_scaling.original_max_position_embeddings, 8192);
+  // ... unless the file names the original context.
+  c = ConfigFromGguf(*RopeFile(Llama3Factors(8, 2, 8, 16384), 16384));
+  EXPECT_EQ(c.rope_scaling.low_freq_factor, 2.0);
+  EXPECT_EQ(c.rope_scaling.high_freq_factor, 8.0);
+  EXPECT_EQ(c.rope_scaling.original_max_position_embeddings, 16384);
+  // Bands with a single smooth wavelength (1 < f < 16) or none do not determine low/high; any scaling with the
+  // same factors will do.
+  for (const auto& [low, high, original] : {std::tuple{1.0f, 2.0f, 4096.0f}, {1.0f, 1.2f, 4096.0f},
+                                             {2.0f, 3.0f, 16384.0f}, {1.0f, 4.0f, 2048.0f}}) {
+    SCOPED_TRACE(fmt::format("low {} high {} original {}", low, high, original));
+    const std::vector<float> want = Llama3Factors(16, low, high, original);
+    c = ConfigFromGguf(*RopeFile(want));
+    ASSERT_EQ(c.rope_scaling.type, RopeScalingType::kLlama3);
+    const std::vector<float> got =
+        Llama3Factors(static_cast<float>(c.rope_scaling.factor), static_cast<float>(c.rope_scaling.low_freq_factor),
+                      static_cast<float>(c.rope_scaling.high_freq_factor),
+                      static_cast<float>(c.rope_scaling.original_max_position_embeddings));
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], kFactorTol * want[i]) << i;
+  }
+}
+
+TEST(GgufModel, RopeFreqsOtherShapes) {
+  EXPECT_EQ(ConfigFromGguf(*RopeFile(std::vector<float>(32, 1.0f))).rope_scaling.type, RopeScalingType::kNone);
+  const ModelConfig lin = ConfigFromGguf(*RopeFile(std::vector<float>(32, 4.0f)));
+  EXPECT_EQ(lin.rope_scaling.type, RopeScalingType::kLinear);
+  EXPECT_EQ(lin.rope_scaling.factor, 4.0);
+  std::vector<float> odd = Llama3Factors(32, 1, 4, 8192);
+  odd[2] = 1.5f;  // a short wavelength scaled: no llama3 curve does that
+  try {
+    ConfigFromGguf(*RopeFile(odd));
+    ADD_FAILURE() << "not a llama3 curve";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not follow llama3 rope scaling"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ConfigFromGguf(*RopeFile(std::vector<float>(16, 1.0f))), Error);  // not head_dim / 2 values
+  std::vector<float> negative(32, 1.0f);
+  negative[5] = -1.0f;
+  EXPECT_THROW(ConfigFromGguf(*RopeFile(negative)), Error);
 }
 
 TEST(GgufModel, HfNamedTensorsOfStories260K) {

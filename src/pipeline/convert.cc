@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "hf/config.h"
 #include "hf/gguf_model.h"
 #include "io/mapped_file.h"
+#include "pipeline/convert_calib.h"
 #include "pipeline/convert_ct.h"
 #include "pipeline/convert_imatrix.h"
 #include "tokenizer/tokenizer.h"
@@ -139,7 +141,11 @@ ConvertReport Convert(const ConvertOptions& o) {
     for (const auto& m : algorithms::AllKquantMixes()) names += fmt::format(", {}", m.name);
     Fail("--type {}: unknown output type; expected one of {}", o.type, names);
   }
-  if (plain && !o.imatrix.empty()) Fail("--imatrix only applies to quantized types, not {}", o.type);
+  if (plain && (!o.imatrix.empty() || !o.calib.empty()))
+    Fail("--imatrix and --calib only apply to quantized types, not {}", o.type);
+  if (!o.imatrix.empty() && !o.calib.empty())
+    Fail("--imatrix and --calib both given; pass one (an imatrix file, or calibration text to compute one)");
+  if (!o.imatrix_out.empty() && o.calib.empty()) Fail("--imatrix-out needs --calib (it saves the collected imatrix)");
   if (plain && (o.pure || !o.output_tensor_type.empty() || !o.token_embedding_type.empty()))
     Fail("--pure, --output-tensor-type and --token-embedding-type only apply to quantization mixes, not {}", o.type);
   const auto override_type = [](const std::string& flag, const std::string& name) -> std::optional<DType> {
@@ -154,6 +160,18 @@ ConvertReport Convert(const ConvertOptions& o) {
   const std::optional<DType> embedding_type = override_type("--token-embedding-type", o.token_embedding_type);
   std::optional<Imatrix> imatrix;
   if (!o.imatrix.empty()) imatrix = ReadImatrix(o.imatrix);
+  if (!o.calib.empty()) {
+    calib::CalibDataOptions data;
+    data.path = o.calib;
+    data.num_samples = o.calib_samples;
+    data.seq_len = o.calib_seq_len;
+    data.seed = o.calib_seed;
+    const ImatrixStats stats = CollectImatrix(o.input, data);
+    if (!o.imatrix_out.empty()) WriteImatrixGguf(stats, o.imatrix_out);
+    imatrix = ImatrixFromStats(stats, o.imatrix_out.empty() ? o.calib : o.imatrix_out);
+    report.notes.push_back(fmt::format("importance matrix from {} samples ({} tokens each at most) of {}: {} Linears",
+                                       stats.chunks, stats.chunk_size, o.calib, stats.entries.size()));
+  }
 
   Input in = OpenInput(o.input, report);
   report.input_format = in.format;
@@ -162,11 +180,18 @@ ConvertReport Convert(const ConvertOptions& o) {
   // Plan: converter layout and types, then the mix; compressed-tensors lossless blocks keep their type.
   std::vector<exporter::GgufTensorPlan> plan = exporter::PlanGgufTensors(c, plain.value_or(DType::kF32));
   if (in.gguf && in.gguf->FindTensor(hf::kGgufRopeFreqs)) {
+    // Copied as stored (llama-quantize does), not recomputed from the llama3 scaling ConfigFromGguf rebuilt.
+    const auto planned = std::find_if(plan.begin(), plan.end(),
+                                      [](const auto& t) { return t.gguf_name == hf::kGgufRopeFreqs; });
     exporter::GgufTensorPlan p;
     p.gguf_name = p.hf_name = std::string(hf::kGgufRopeFreqs);
     p.shape = in.gguf->FindTensor(hf::kGgufRopeFreqs)->shape();
-    plan.push_back(std::move(p));
-    exporter::SortLikeLlamaQuantize(plan);
+    if (planned != plan.end()) {
+      *planned = std::move(p);
+    } else {
+      plan.push_back(std::move(p));
+      exporter::SortLikeLlamaQuantize(plan);
+    }
   }
   report.file_type = plain ? PlainFileType(*plain) : mix->file_type;
   if (mix) {
@@ -201,7 +226,18 @@ ConvertReport Convert(const ConvertOptions& o) {
   exporter::GgufMetadata meta;
   meta.name = o.name.empty() ? in.name : o.name;
   meta.file_type = report.file_type;
-  if (mix) {
+  if (in.gguf) {
+    // Like llama-quantize: keep every key of the input (chat template, general.*, tokenizer), then set the
+    // quantization version and file type last, whatever the output type.
+    meta.name = o.name;
+    meta.copied.emplace();
+    for (const auto& kv : in.gguf->kvs()) {
+      if (imatrix && kv.key.rfind("quantize.imatrix.", 0) == 0) continue;  // replaced by the new imatrix's
+      meta.copied->push_back(kv);
+    }
+    meta.extra.push_back({"general.quantization_version", gguf::Value::Scalar<uint32_t>(2)});
+    meta.extra.push_back({"general.file_type", gguf::Value::Scalar<uint32_t>(report.file_type)});
+  } else if (mix) {
     // llama-quantize sets these last (gguf_set_* moves a key to the end, FORMATS.md §5.7).
     meta.extra.push_back({"general.quantization_version", gguf::Value::Scalar<uint32_t>(2)});
     meta.extra.push_back({"general.file_type", gguf::Value::Scalar<uint32_t>(report.file_type)});

@@ -4,7 +4,8 @@
 //        warning when its tensors are already quantized), or a compressed-tensors directory.
 //   T  = F32 | F16 | BF16 (every ≥2-D weight that type, norms F32: convert_hf_to_gguf.py's --outtype) or a
 //        llama-quantize mix Q8_0 | Q6_K | Q5_K_M | Q5_K_S | Q4_K_M | Q4_K_S | Q4_0 | Q3_K_M (FORMATS.md §7, rules
-//        from algorithms/kquant_mix.h), optionally guided by an importance matrix (--imatrix).
+//        from algorithms/kquant_mix.h), optionally guided by an importance matrix (--imatrix FILE, or --calib
+//        TEXT: collected here, see convert_calib.h).
 //
 // Source tensors that already hold the target ggml type are copied byte for byte; everything else is
 // dequantized to f32 and encoded with codecs::QuantizeRows (bit-exact with ggml_quantize_chunk).
@@ -21,6 +22,14 @@ struct ConvertOptions {
   std::string output;
   std::string type = "F16";
   std::string imatrix;  // llama.cpp imatrix file (GGUF or legacy .dat), "" for none
+  // --calib: collect the importance matrix from this calibration text with our forward pass
+  // (pipeline/convert_calib.h) instead of reading one; samples of calib_seq_len tokens (llama-imatrix's
+  // default context is 512).
+  std::string calib;
+  int64_t calib_samples = 128;
+  int64_t calib_seq_len = 512;
+  uint64_t calib_seed = 42;
+  std::string imatrix_out;  // write the collected imatrix here (llama-imatrix GGUF form), "" for none
   std::string name;     // general.name; default: the input's name
   // llama-quantize's overrides (mixes only): --pure, --output-tensor-type, --token-embedding-type.
   bool pure = false;

@@ -1,9 +1,12 @@
 #include "pipeline/convert_imatrix.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "core/error.h"
 #include "formats/gguf/gguf_file.h"
+#include "formats/gguf/gguf_writer.h"
+#include "io/atomic_file.h"
 #include "io/mapped_file.h"
 
 namespace qforge::pipeline {
@@ -12,6 +15,14 @@ namespace {
 
 constexpr std::string_view kSum2Suffix = ".in_sum2";
 constexpr std::string_view kCountsSuffix = ".counts";
+
+void CheckFinite(const std::string& path, const std::string& weight, const std::vector<float>& w) {
+  for (size_t j = 0; j < w.size(); ++j) {
+    if (!std::isfinite(w[j])) {
+      Fail("{}: importance of '{}' column {} is {}; expected a finite value", path, weight, j, w[j]);
+    }
+  }
+}
 
 Imatrix ReadGgufImatrix(const std::string& path) {
   auto f = gguf::File::Open(path);
@@ -41,9 +52,8 @@ Imatrix ReadGgufImatrix(const std::string& path) {
     std::memcpy(&cnt, f->TensorData(*counts).data(), 4);
     std::vector<float> w(static_cast<size_t>(info.ne[0]));
     std::memcpy(w.data(), sum2.data(), w.size() * 4);
-    if (cnt > 0) {
-      for (float& x : w) x /= cnt;
-    }
+    for (float& x : w) x = cnt > 0 ? x / cnt : 1.0f;
+    CheckFinite(path, weight, w);
     im.weights.emplace(weight, std::move(w));
   }
   return im;
@@ -96,6 +106,7 @@ Imatrix ReadLegacyImatrix(const std::string& path, const io::MappedFile& file) {
     if (ncall > 0) {
       for (float& x : w) x /= static_cast<float>(ncall);
     }
+    CheckFinite(path, name, w);
     if (!im.weights.emplace(std::move(name), std::move(w)).second) Fail("{}: duplicate imatrix entry", path);
   }
   if (!r.AtEnd()) {
@@ -108,6 +119,46 @@ Imatrix ReadLegacyImatrix(const std::string& path, const io::MappedFile& file) {
 }
 
 }  // namespace
+
+Imatrix ImatrixFromStats(const ImatrixStats& stats, const std::string& path) {
+  Imatrix im;
+  im.path = path;
+  im.dataset = stats.dataset;
+  im.chunks = stats.chunks;
+  for (const auto& [name, e] : stats.entries) {
+    const auto cnt = static_cast<float>(e.count);  // stored as F32 in the file
+    std::vector<float> w = e.sum2;
+    for (float& x : w) x = cnt > 0 ? x / cnt : 1.0f;
+    im.weights.emplace(name, std::move(w));
+  }
+  return im;
+}
+
+void WriteImatrixGguf(const ImatrixStats& stats, const std::string& path) {
+  gguf::Writer w;
+  w.Add("general.type", gguf::Value::String("imatrix"));
+  w.Add("imatrix.datasets", gguf::Value::StringArray({stats.dataset}));
+  w.Add("imatrix.chunk_count", gguf::Value::Scalar<uint32_t>(static_cast<uint32_t>(stats.chunks)));
+  w.Add("imatrix.chunk_size", gguf::Value::Scalar<uint32_t>(static_cast<uint32_t>(stats.chunk_size)));
+  std::vector<const std::vector<float>*> data;
+  std::vector<float> counts;
+  counts.reserve(stats.entries.size());
+  for (const auto& [name, e] : stats.entries) {  // std::map: sorted by name, like llama-imatrix
+    w.AddTensor(name + std::string(kSum2Suffix), DType::kF32, {static_cast<int64_t>(e.sum2.size()), 1});
+    w.AddTensor(name + std::string(kCountsSuffix), DType::kF32, {1, 1});
+    counts.push_back(static_cast<float>(e.count));
+    data.push_back(&e.sum2);
+  }
+  io::AtomicFile out(path);
+  w.Write(out, [&](size_t i, const gguf::TensorInfo&, io::ByteSink& sink) {
+    if (i % 2 == 0) {
+      sink.Write(data[i / 2]->data(), data[i / 2]->size() * sizeof(float));
+    } else {
+      sink.Write(&counts[i / 2], sizeof(float));
+    }
+  });
+  out.Commit();
+}
 
 Imatrix ReadImatrix(const std::string& path) {
   auto file = io::MappedFile::Open(path);

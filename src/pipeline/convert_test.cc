@@ -19,6 +19,7 @@
 #include "formats/safetensors/checkpoint.h"
 #include "formats/safetensors/writer.h"
 #include "hf/gguf_model.h"
+#include "io/atomic_file.h"
 #include "io/json_util.h"
 #include "pipeline/convert.h"
 #include "pipeline/convert_imatrix.h"
@@ -210,6 +211,56 @@ TEST(Convert, RequantizingAGgufCopiesTensorsAlreadyInTheTargetType) {
   EXPECT_EQ(fb->GetU32("general.file_type"), 7u);
   EXPECT_EQ(fb->GetU32("general.quantization_version"), 2u);
   EXPECT_EQ(fb->kvs().back().key, "general.file_type");  // set last, like llama-quantize
+}
+
+// GGUF in: every input key survives in order (llama-quantize's gguf_set_kv copy), general.name is replaced in
+// place by --name, split.* keys are dropped, general.quantization_version / general.file_type move last.
+TEST(Convert, GgufInputKeepsItsMetadata) {
+  TempDir tmp;
+  const auto src = gguf::File::Open(kStories260K);
+  gguf::Writer w;
+  for (const auto& kv : src->kvs()) w.Add(kv.key, kv.value);
+  w.Add("tokenizer.chat_template", gguf::Value::String("{{ messages }}"));
+  w.Add("general.license", gguf::Value::String("mit"));
+  w.Add("split.count", gguf::Value::Scalar<uint16_t>(1));
+  w.Add("custom.array", gguf::Value::Array<int32_t>(std::vector<int32_t>{1, -2, 3}));
+  for (const auto& t : src->tensor_infos()) w.AddTensor(t.name, t.type, t.ne);
+  {
+    io::AtomicFile out(tmp / "in.gguf");
+    w.Write(out, gguf::CopyTensorsFrom(*src));
+    out.Commit();
+  }
+  for (const std::string type : {"F16", "Q4_K_M"}) {
+    SCOPED_TRACE(type);
+    ConvertOptions o;
+    o.input = tmp / "in.gguf";
+    o.output = tmp / (type + ".gguf");
+    o.type = type;
+    o.name = "renamed";
+    const ConvertReport r = Convert(o);
+    const auto f = gguf::File::Open(o.output);
+    std::vector<std::string> want;
+    for (const auto& kv : w.kvs()) {
+      if (kv.key != "split.count" && kv.key != "general.file_type" && kv.key != "general.quantization_version")
+        want.push_back(kv.key);
+    }
+    if (!w.Find("general.name")) want.push_back("general.name");  // stories260K has none: --name adds it
+    want.push_back("general.quantization_version");
+    want.push_back("general.file_type");
+    std::vector<std::string> got;
+    for (const auto& kv : f->kvs()) got.push_back(kv.key);
+    EXPECT_EQ(got, want);
+    for (const auto& kv : f->kvs()) {
+      if (kv.key == "general.name") {
+        ASSERT_NE(kv.value.AsString(), nullptr);
+        EXPECT_EQ(*kv.value.AsString(), "renamed");
+      } else if (kv.key == "general.file_type") {
+        EXPECT_EQ(kv.value.As<uint32_t>(), r.file_type);
+      } else if (kv.key != "general.quantization_version") {
+        EXPECT_TRUE(kv.value == *w.Find(kv.key)) << kv.key;
+      }
+    }
+  }
 }
 
 // llama-quantize's overrides win over the mix rule for output.weight (Q4_K_M: Q6_K, which falls back to Q8_0 for

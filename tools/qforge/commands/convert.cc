@@ -1,4 +1,5 @@
-// `qforge convert IN -o OUT.gguf --type Q4_K_M [--imatrix FILE] [--name NAME] [--pure] [--output-tensor-type T]
+// `qforge convert IN -o OUT.gguf --type Q4_K_M [--imatrix FILE | --calib TEXT [--imatrix-out F]] [--name NAME]
+// [--pure] [--output-tensor-type T]
 // [--token-embedding-type T]`: HF directory, GGUF file or
 // compressed-tensors directory → llama.cpp GGUF (pipeline/convert.h).
 #include <fmt/format.h>
@@ -20,6 +21,14 @@ std::function<int()> SetupConvert(CLI::App& app) {
                  "Q4_K_S, Q4_0, Q3_K_M")
       ->capture_default_str();
   app.add_option("--imatrix", o->imatrix, "llama.cpp importance matrix (imatrix.gguf or legacy .dat)");
+  app.add_option("--calib", o->calib,
+                 "Calibration text (.txt, or .jsonl with \"text\" fields): compute the importance matrix "
+                 "(mean x² per input column of each Linear, as llama-imatrix) instead of reading one");
+  app.add_option("--calib-samples", o->calib_samples, "--calib: number of token windows")->capture_default_str();
+  app.add_option("--calib-seq-len", o->calib_seq_len, "--calib: tokens per window")->capture_default_str();
+  app.add_option("--calib-seed", o->calib_seed, "--calib: window shuffle seed")->capture_default_str();
+  app.add_option("--imatrix-out", o->imatrix_out,
+                 "--calib: also save the importance matrix (llama-imatrix GGUF form, usable with --imatrix)");
   app.add_option("--name", o->name, "general.name (default: the input's name)");
   app.add_flag("--pure", o->pure, "Mixes: give every quantized tensor the mix's default type (llama-quantize --pure)");
   app.add_option("--output-tensor-type", o->output_tensor_type, "Mixes: type of output.weight (e.g. Q8_0, F16)");
