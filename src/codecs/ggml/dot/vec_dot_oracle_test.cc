@@ -140,5 +140,58 @@ TEST(GgufDotOracle, DotProductsEqualLlamaCpp) {
   }
 }
 
+// A whole batched product through ggml's graph API (ggml_mul_mat on the CPU backend: llama.cpp's own
+// dispatch, activation conversion and chunking), against GgufMatMul.
+TEST(GgufDotOracle, BatchedMatMulEqualsGgmlMulMat) {
+  struct InitParams {
+    size_t mem_size;
+    void* mem_buffer;
+    bool no_alloc;
+  };
+  auto init = reinterpret_cast<void* (*)(InitParams)>(Cpu().Sym("ggml_init"));
+  auto free_ctx = reinterpret_cast<void (*)(void*)>(Cpu().Sym("ggml_free"));
+  auto new_2d = reinterpret_cast<void* (*)(void*, int, int64_t, int64_t)>(Cpu().Sym("ggml_new_tensor_2d"));
+  auto mul_mat = reinterpret_cast<void* (*)(void*, void*, void*)>(Cpu().Sym("ggml_mul_mat"));
+  auto new_graph = reinterpret_cast<void* (*)(void*)>(Cpu().Sym("ggml_new_graph"));
+  auto expand = reinterpret_cast<void (*)(void*, void*)>(Cpu().Sym("ggml_build_forward_expand"));
+  auto compute = reinterpret_cast<int (*)(void*, void*, int)>(Cpu().Sym("ggml_graph_compute_with_ctx"));
+  auto data = reinterpret_cast<void* (*)(void*)>(Cpu().Sym("ggml_get_data"));
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ6_K}) {
+    for (const int64_t k : {int64_t{256}, int64_t{768}}) for (const int64_t n : {int64_t{1}, int64_t{12}}) {
+      const int64_t m = 64;
+      const auto wf = Data(m * k, 300), xf = Data(n * k, 400);
+      std::vector<uint8_t> w(RowBytes(t, k) * m);
+      QuantizeRows(t, wf.data(), w.data(), m, k, nullptr);
+      void* ctx = init({size_t{64} << 20, nullptr, false});
+      ASSERT_NE(ctx, nullptr);
+      void* a = new_2d(ctx, static_cast<int>(Traits(t).gguf_id), k, m);
+      void* b = new_2d(ctx, 0 /* F32 */, k, n);
+      std::memcpy(data(a), w.data(), w.size());
+      std::memcpy(data(b), xf.data(), xf.size() * sizeof(float));
+      void* c = mul_mat(ctx, a, b);
+      void* g = new_graph(ctx);
+      expand(g, c);
+      ASSERT_EQ(compute(ctx, g, 2), 0);
+      const auto* theirs = static_cast<const float*>(data(c));  // [n, m]
+      std::vector<float> ours(static_cast<size_t>(n * m));
+      GgufMatMul(t, w.data(), m, k, xf.data(), n, ours.data(), m);
+      double worst = 0;
+      for (int64_t tok = 0; tok < n; ++tok) {
+        for (int64_t r = 0; r < m; ++r) {
+          double abs_sum = 0;
+          std::vector<float> wd(k);
+          DequantizeRowRef(t, w.data() + r * RowBytes(t, k), wd.data(), k);
+          for (int64_t j = 0; j < k; ++j) abs_sum += std::fabs(static_cast<double>(wd[j]) * xf[tok * k + j]);
+          const size_t i = static_cast<size_t>(tok * m + r);
+          worst = std::max(worst, std::fabs(static_cast<double>(ours[i]) - theirs[i]) / abs_sum);
+          EXPECT_NEAR(ours[i], theirs[i], kDotRelTol * abs_sum) << Name(t) << " k=" << k << " n=" << n;
+        }
+      }
+      std::printf("[ oracle ] ggml_mul_mat %s k=%ld n=%ld: max |ours - ggml| / sum|w x| %.2g\n", Name(t).data(), static_cast<long>(k), static_cast<long>(n), worst);
+      free_ctx(ctx);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace qforge::codecs::ggml
