@@ -97,6 +97,7 @@ std::function<int()> SetupGenerate(CLI::App& app) {
                Name(m.model->layer(0)[model::LinearKind::kQ].dtype()), ThreadPool::Global().num_threads(),
                load_s, r.prompt_tokens, r.prefill_seconds, r.PrefillTokensPerSecond(),
                r.tokens.size() > 1 ? r.tokens.size() - 1 : 0, r.decode_seconds, r.DecodeTokensPerSecond());
+    if (!m.native_summary.empty() && a->weights == "native") fmt::print(stderr, "weights: {}\n", m.native_summary);
     return 0;
   };
 }

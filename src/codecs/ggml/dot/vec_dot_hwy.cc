@@ -37,28 +37,41 @@ namespace HWY_NAMESPACE {
 #define QFORGE_DOT_X86 1
 // Σ of 4 adjacent u8 × s8 products per int32 lane.
 HWY_INLINE __m256i DotU8S8(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
-// acc + per-lane scale × (u · s); `scale` from ScaleVec.
-HWY_INLINE __m256i DotScaled(__m256i acc, __m256i u, __m256i s, __m256i scale) {
-  return _mm256_add_epi32(acc, _mm256_mullo_epi32(DotU8S8(u, s), scale));
-}
-// Scale s0 for the first 16 bytes of a 32-byte vector, s1 for the last 16.
-HWY_INLINE __m256i ScaleVec(int s0, int s1) { return _mm256_set_m128i(_mm_set1_epi32(s1), _mm_set1_epi32(s0)); }
 #elif HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3
 #define QFORGE_DOT_X86 1
 // vpmaddubsw: |pair sum| ≤ 2 · 128 · 127 < 2^15 for every operand range used here (no saturation).
 HWY_INLINE __m256i DotU8S8(__m256i u, __m256i s) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
-HWY_INLINE __m256i DotScaled(__m256i acc, __m256i u, __m256i s, __m256i scale) {
-  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale));
-}
-HWY_INLINE __m256i ScaleVec(int s0, int s1) {
-  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(s1)), _mm_set1_epi16(static_cast<int16_t>(s0)));
-}
 #endif
 
 #ifdef QFORGE_DOT_X86
+// acc + scale × (u · s) for sub-block scales: vpmaddubsw then vpmaddwd with the 16-bit scales (2 µops; with
+// VNNI, vpdpbusd + vpmulld would be 3). Codes ≤ 63 and scales ≤ 127 in magnitude: no saturation, and the
+// int32 lanes hold ≤ 2 · 16002 · 127.
+HWY_INLINE __m256i DotScaled(__m256i acc, __m256i u, __m256i s, __m256i scale) {
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale));
+}
+// Scale s0 for the first 16 bytes of a 32-byte vector, s1 for the last 16.
+HWY_INLINE __m256i ScaleVec(int s0, int s1) {
+  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(s1)), _mm_set1_epi16(static_cast<int16_t>(s0)));
+}
 HWY_INLINE __m256i Load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+// AVX-512 (BW): two 32-byte halves per instruction — the k-quant kernels pair adjacent sub-blocks, whose
+// activations are contiguous, so one 64-byte activation load feeds both.
+#define QFORGE_DOT_512 1
+HWY_INLINE __m512i Join(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+HWY_INLINE __m512i Load64(const void* p) { return _mm512_loadu_si512(p); }
+HWY_INLINE __m512i DotScaled512(__m512i acc, __m512i u, __m512i s, __m512i scale) {
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), scale));
+}
+// (The masked extract avoids GCC 12's warning about the undefined upper half of the unmasked one.)
+HWY_INLINE __m256i Fold(__m512i v) {
+  return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_maskz_extracti64x4_epi64(0xFF, v, 1));
+}
+#endif
 // F16C (part of every x86 target used here).
 HWY_INLINE float HalfAt(const uint8_t* p) { return _cvtsh_ss(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
 HWY_INLINE float HSum(__m256 v) {
@@ -103,6 +116,21 @@ void RowQ4_0(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) 
 }
 
 // ------------------------------------------------------------------------------- k-quants × Q8_K blocks
+// The eight 6-bit (scale, min) pairs of a Q4_K/Q5_K block (GetScaleMinK4 for j = 0..7) with word operations:
+// bytes 0-3 hold scales 0-3 (+ bits 4-5 of scales 4-7 in their top bits), bytes 4-7 mins 0-3 (+ bits 4-5
+// of mins 4-7), bytes 8-11 the low nibbles of scales 4-7 (low) and mins 4-7 (high).
+HWY_INLINE void UnpackScaleMinK4(const uint8_t* q, uint8_t* sc, uint8_t* mn) {
+  uint32_t u[3];
+  std::memcpy(u, q, sizeof u);
+  const uint32_t s_lo = u[0] & 0x3f3f3f3fu, m_lo = u[1] & 0x3f3f3f3fu;
+  const uint32_t s_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+  const uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+  std::memcpy(sc, &s_lo, 4);
+  std::memcpy(sc + 4, &s_hi, 4);
+  std::memcpy(mn, &m_lo, 4);
+  std::memcpy(mn + 4, &m_hi, 4);
+}
+
 HWY_INLINE const BlockQ8_KAct& ActK(const uint8_t* row, int64_t b) {
   return reinterpret_cast<const BlockQ8_KAct*>(row)[b];
 }
@@ -123,9 +151,13 @@ void RowQ45K(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) 
     const uint8_t* blk = w + b * kBytes;
     const float d = HalfAt(blk), dmin = HalfAt(blk + 2);
     uint8_t sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) GetScaleMinK4(j, blk + 4, &sc[j], &mn[j]);
+    UnpackScaleMinK4(blk + 4, sc, mn);
     const uint8_t* qs = blk + (kFive ? 48 : 16);
     const __m256i qh = kFive ? Load32(blk + 16) : _mm256_setzero_si256();
+#ifdef QFORGE_DOT_512
+    __m512i wide[NT];
+    for (int t = 0; t < NT; ++t) wide[t] = _mm512_setzero_si512();
+#endif
     __m256i isum[NT];
     for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
@@ -135,13 +167,23 @@ void RowQ45K(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) 
         lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
         hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
       }
+#ifdef QFORGE_DOT_512
+      // Elements 64c .. 64c+63: low nibbles (sub-block 2c) then high nibbles (2c + 1), as in the activations.
+      const __m512i codes = Join(lo, hi);
+      const __m512i scale = Join(_mm256_set1_epi16(sc[2 * c]), _mm256_set1_epi16(sc[2 * c + 1]));
+      for (int t = 0; t < NT; ++t) wide[t] = DotScaled512(wide[t], codes, Load64(ActK(a[t], b).qs + 64 * c), scale);
+#else
       const __m256i s_lo = ScaleVec(sc[2 * c], sc[2 * c]), s_hi = ScaleVec(sc[2 * c + 1], sc[2 * c + 1]);
       for (int t = 0; t < NT; ++t) {
         const int8_t* aq = ActK(a[t], b).qs + 64 * c;
         isum[t] = DotScaled(isum[t], lo, Load32(aq), s_lo);
         isum[t] = DotScaled(isum[t], hi, Load32(aq + 32), s_hi);
       }
+#endif
     }
+#ifdef QFORGE_DOT_512
+    for (int t = 0; t < NT; ++t) isum[t] = Fold(wide[t]);
+#endif
     for (int t = 0; t < NT; ++t) {
       const BlockQ8_KAct& y = ActK(a[t], b);
       int32_t summ = 0;
@@ -165,6 +207,10 @@ void RowQ6K(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) {
     const int8_t* sc = blk->scales;
     __m256i isum[NT];
     for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
+#ifdef QFORGE_DOT_512
+    __m512i wide[NT];
+    for (int t = 0; t < NT; ++t) wide[t] = _mm512_setzero_si512();
+#endif
     for (int h = 0; h < 2; ++h) {
       const __m256i ql0 = Load32(blk->ql + 64 * h), ql1 = Load32(blk->ql + 64 * h + 32);
       const __m256i qh = Load32(blk->qh + 32 * h);
@@ -176,6 +222,17 @@ void RowQ6K(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) {
                              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
       q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
                              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+#ifdef QFORGE_DOT_512
+      // q[0], q[1] = elements 128h + [0, 64) (sub-blocks 8h .. 8h+3); q[2], q[3] = 128h + [64, 128).
+      for (int p = 0; p < 2; ++p) {
+        const int j = 8 * h + 4 * p;
+        const __m512i codes = Join(q[2 * p], q[2 * p + 1]);
+        const __m512i scale = Join(ScaleVec(sc[j], sc[j + 1]), ScaleVec(sc[j + 2], sc[j + 3]));
+        for (int t = 0; t < NT; ++t) {
+          wide[t] = DotScaled512(wide[t], codes, Load64(ActK(a[t], b).qs + 128 * h + 64 * p), scale);
+        }
+      }
+#else
       for (int s = 0; s < 4; ++s) {
         const int j = 8 * h + 2 * s;  // sub-blocks j, j + 1 = elements 128h + 32s + [0, 16), [16, 32)
         const __m256i scale = ScaleVec(sc[j], sc[j + 1]);
@@ -183,7 +240,11 @@ void RowQ6K(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) {
           isum[t] = DotScaled(isum[t], q[s], Load32(ActK(a[t], b).qs + 128 * h + 32 * s), scale);
         }
       }
+#endif
     }
+#ifdef QFORGE_DOT_512
+    for (int t = 0; t < NT; ++t) isum[t] = Fold(wide[t]);
+#endif
     for (int t = 0; t < NT; ++t) {
       const BlockQ8_KAct& y = ActK(a[t], b);
       int32_t off = 0;
@@ -251,6 +312,7 @@ int64_t DotTargetImpl() { return HWY_TARGET; }
 #undef QFORGE_DOT_POP
 #endif
 #undef QFORGE_DOT_X86
+#undef QFORGE_DOT_512
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
