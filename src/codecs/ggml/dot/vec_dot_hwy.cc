@@ -284,16 +284,31 @@ void DotRowsImpl(DType type, const uint8_t* w, size_t row_bytes, int64_t k, cons
                  int64_t n, int64_t r0, int64_t r1, float* y, int64_t ldy) {
 #ifdef QFORGE_DOT_X86
   if (RowKernel<1>(type) != nullptr) {
-    const RowFn f4 = RowKernel<4>(type), f3 = RowKernel<3>(type), f2 = RowKernel<2>(type), f1 = RowKernel<1>(type);
+#ifdef QFORGE_DOT_512
+    constexpr int kTile = 8;  // 32 vector registers: 8 tokens share each unpacked weight block
+#else
+    constexpr int kTile = 4;
+#endif
+    RowFn fn[kTile + 1] = {};
+    fn[1] = RowKernel<1>(type);
+    fn[2] = RowKernel<2>(type);
+    fn[3] = RowKernel<3>(type);
+    fn[4] = RowKernel<4>(type);
+#ifdef QFORGE_DOT_512
+    fn[5] = RowKernel<5>(type);
+    fn[6] = RowKernel<6>(type);
+    fn[7] = RowKernel<7>(type);
+    fn[8] = RowKernel<8>(type);
+#endif
     const int64_t nb = k / Traits(type).block_size;
     for (int64_t r = r0; r < r1; ++r) {
       const uint8_t* wr = w + static_cast<size_t>(r) * row_bytes;
-      for (int64_t t = 0; t < n; t += 4) {
-        const int nt = static_cast<int>(std::min<int64_t>(4, n - t));
-        const uint8_t* rows[4];
-        float out[4];
+      for (int64_t t = 0; t < n; t += kTile) {
+        const int nt = static_cast<int>(std::min<int64_t>(kTile, n - t));
+        const uint8_t* rows[kTile];
+        float out[kTile];
         for (int i = 0; i < nt; ++i) rows[i] = a + static_cast<size_t>(t + i) * a_bytes;
-        (nt == 4 ? f4 : nt == 3 ? f3 : nt == 2 ? f2 : f1)(wr, rows, nb, out);
+        fn[nt](wr, rows, nb, out);
         for (int i = 0; i < nt; ++i) y[(t + i) * ldy + r] = out[i];
       }
     }
@@ -307,12 +322,12 @@ void DotRowsImpl(DType type, const uint8_t* w, size_t row_bytes, int64_t k, cons
 
 int64_t DotTargetImpl() { return HWY_TARGET; }
 
+#undef QFORGE_DOT_512
 #ifdef QFORGE_DOT_POP
 #pragma GCC pop_options
 #undef QFORGE_DOT_POP
 #endif
 #undef QFORGE_DOT_X86
-#undef QFORGE_DOT_512
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE

@@ -107,8 +107,8 @@ TEST(GgufDot, KernelsMatchReferenceOnEveryTarget) {
     ++targets;
     for (DType t : kTypes) {
       simd_types += GgufDotHasSimd(t) ? 1 : 0;
-      // 1..7 tokens: every token-tile width (4, 3, 2, 1) and a tile plus tails.
-      for (const int64_t n : {1, 2, 3, 4, 7}) {
+      // 1..19 tokens: every token-tile width (8 on AVX-512 targets, else 4; and each tail) and tiles plus tails.
+      for (const int64_t n : {1, 2, 3, 4, 5, 6, 7, 8, 11, 19}) {
         const Case c = MakeCase(t, 6, 512, n, static_cast<uint32_t>(11 * n));
         std::vector<float> y(static_cast<size_t>(n * c.m), NAN);
         GgufDotRows(t, c.w.data(), c.k, c.a.data(), n, 0, c.m, y.data(), c.m);
@@ -220,7 +220,7 @@ TEST(GgufDot, TokenResultsDoNotDependOnBatchSize) {
       QuantizeRows(t, wf.data(), w.data(), m, k, nullptr);
       std::vector<float> full(static_cast<size_t>(n * m));
       GgufMatMul(t, w.data(), m, k, xf.data(), n, full.data(), m);
-      for (const int64_t prefix : {1, 2, 3, 5, 15}) {
+      for (const int64_t prefix : {1, 2, 3, 5, 8, 9, 15}) {
         std::vector<float> part(static_cast<size_t>(prefix * m));
         GgufMatMul(t, w.data(), m, k, xf.data(), prefix, part.data(), m);
         for (int64_t i = 0; i < prefix * m; ++i)
