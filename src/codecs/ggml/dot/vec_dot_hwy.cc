@@ -116,47 +116,55 @@ void RowQ4_0(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) 
 }
 
 // ------------------------------------------------------------------------------- k-quants × Q8_K blocks
-// The eight 6-bit (scale, min) pairs of a Q4_K/Q5_K block (GetScaleMinK4 for j = 0..7) with word operations:
-// bytes 0-3 hold scales 0-3 (+ bits 4-5 of scales 4-7 in their top bits), bytes 4-7 mins 0-3 (+ bits 4-5
-// of mins 4-7), bytes 8-11 the low nibbles of scales 4-7 (low) and mins 4-7 (high).
-HWY_INLINE void UnpackScaleMinK4(const uint8_t* q, uint8_t* sc, uint8_t* mn) {
+HWY_INLINE const BlockQ8_KAct& ActK(const uint8_t* row, int64_t b) {
+  return reinterpret_cast<const BlockQ8_KAct*>(row)[b];
+}
+
+// The eight 6-bit scales and mins of a Q4_K/Q5_K block (GetScaleMinK4 for j = 0..7) as 16-bit lanes, with word
+// operations: bytes 0-3 hold scales 0-3 (+ bits 4-5 of scales 4-7 in their top bits), bytes 4-7 mins 0-3
+// (+ bits 4-5 of mins 4-7), bytes 8-11 the low nibbles of scales 4-7 (low) and mins 4-7 (high).
+HWY_INLINE void UnpackScaleMinK4(const uint8_t* q, __m128i* sc, __m128i* mn) {
   uint32_t u[3];
   std::memcpy(u, q, sizeof u);
   const uint32_t s_lo = u[0] & 0x3f3f3f3fu, m_lo = u[1] & 0x3f3f3f3fu;
   const uint32_t s_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
   const uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
-  std::memcpy(sc, &s_lo, 4);
-  std::memcpy(sc + 4, &s_hi, 4);
-  std::memcpy(mn, &m_lo, 4);
-  std::memcpy(mn + 4, &m_hi, 4);
+  *sc = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(s_hi), static_cast<int>(s_lo)));
+  *mn = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(m_hi), static_cast<int>(m_lo)));
 }
 
-HWY_INLINE const BlockQ8_KAct& ActK(const uint8_t* row, int64_t b) {
-  return reinterpret_cast<const BlockQ8_KAct*>(row)[b];
-}
+// Σ_g scale_g · bsums_g as int32 lanes, scale16 = one 16-bit factor per 16-element group of the Q8_K block.
+HWY_INLINE __m256i GroupSums(__m256i scale16, const BlockQ8_KAct& y) { return _mm256_madd_epi16(scale16, Load32(y.bsums)); }
 
 // Q4_K and Q5_K: 8 sub-blocks of 32; chunk c of 64 elements = low nibbles of qs[32c..] (sub-block 2c) and
-// high nibbles (2c + 1); Q5_K adds bit 2c / 2c+1 of qh[l] as bit 4.
+// high nibbles (2c + 1); Q5_K adds bit 2c / 2c+1 of qh[l] as bit 4. The mins term Σ_j min_j · Σ a over
+// sub-block j uses the activation's 16-element sums (two per sub-block).
 template <int NT, bool kFive>
 void RowQ45K(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) {
   constexpr size_t kBytes = kFive ? 176 : 144;
   const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+#ifdef QFORGE_DOT_512
+  // Lane selectors: 16-bit lanes 0-15 take scale 2c, lanes 16-31 scale 2c + 1.
+  __m512i pick[4];
+  for (int c = 0; c < 4; ++c) pick[c] = _mm512_mask_set1_epi16(_mm512_set1_epi16(static_cast<int16_t>(2 * c)), 0xFFFF0000u, static_cast<int16_t>(2 * c + 1));
+#endif
   __m256 acc[NT];
-  float mins[NT];
-  for (int t = 0; t < NT; ++t) {
-    acc[t] = _mm256_setzero_ps();
-    mins[t] = 0.0f;
-  }
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = w + b * kBytes;
     const float d = HalfAt(blk), dmin = HalfAt(blk + 2);
-    uint8_t sc[8], mn[8];
-    UnpackScaleMinK4(blk + 4, sc, mn);
+    __m128i sc, mn;
+    UnpackScaleMinK4(blk + 4, &sc, &mn);
+    const __m256i mins16 = _mm256_set_m128i(_mm_unpackhi_epi16(mn, mn), _mm_unpacklo_epi16(mn, mn));
     const uint8_t* qs = blk + (kFive ? 48 : 16);
     const __m256i qh = kFive ? Load32(blk + 16) : _mm256_setzero_si256();
 #ifdef QFORGE_DOT_512
+    const __m512i sc512 = _mm512_castsi128_si512(sc);
     __m512i wide[NT];
     for (int t = 0; t < NT; ++t) wide[t] = _mm512_setzero_si512();
+#else
+    alignas(16) int16_t scs[8];
+    _mm_store_si128(reinterpret_cast<__m128i*>(scs), sc);
 #endif
     __m256i isum[NT];
     for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
@@ -170,10 +178,10 @@ void RowQ45K(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) 
 #ifdef QFORGE_DOT_512
       // Elements 64c .. 64c+63: low nibbles (sub-block 2c) then high nibbles (2c + 1), as in the activations.
       const __m512i codes = Join(lo, hi);
-      const __m512i scale = Join(_mm256_set1_epi16(sc[2 * c]), _mm256_set1_epi16(sc[2 * c + 1]));
+      const __m512i scale = _mm512_permutexvar_epi16(pick[c], sc512);
       for (int t = 0; t < NT; ++t) wide[t] = DotScaled512(wide[t], codes, Load64(ActK(a[t], b).qs + 64 * c), scale);
 #else
-      const __m256i s_lo = ScaleVec(sc[2 * c], sc[2 * c]), s_hi = ScaleVec(sc[2 * c + 1], sc[2 * c + 1]);
+      const __m256i s_lo = _mm256_set1_epi16(scs[2 * c]), s_hi = _mm256_set1_epi16(scs[2 * c + 1]);
       for (int t = 0; t < NT; ++t) {
         const int8_t* aq = ActK(a[t], b).qs + 64 * c;
         isum[t] = DotScaled(isum[t], lo, Load32(aq), s_lo);
@@ -181,33 +189,42 @@ void RowQ45K(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) 
       }
 #endif
     }
-#ifdef QFORGE_DOT_512
-    for (int t = 0; t < NT; ++t) isum[t] = Fold(wide[t]);
-#endif
     for (int t = 0; t < NT; ++t) {
+#ifdef QFORGE_DOT_512
+      isum[t] = Fold(wide[t]);
+#endif
       const BlockQ8_KAct& y = ActK(a[t], b);
-      int32_t summ = 0;
-      for (int j = 0; j < 8; ++j) summ += mn[j] * (y.bsums[2 * j] + y.bsums[2 * j + 1]);
       acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(isum[t]), acc[t]);
-      mins[t] += dmin * y.d * static_cast<float>(summ);
+      acc[t] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * y.d), _mm256_cvtepi32_ps(GroupSums(mins16, y)), acc[t]);
     }
   }
-  for (int t = 0; t < NT; ++t) out[t] = HSum(acc[t]) - mins[t];
+  for (int t = 0; t < NT; ++t) out[t] = HSum(acc[t]);
 }
 
-// Q6_K: 16 sub-blocks of 16 with int8 scales; codes 0..63 (offset 32 folded out with the Q8_K bsums).
+// Q6_K: 16 sub-blocks of 16 with int8 scales; codes 0..63 (the offset 32 folded out with the Q8_K bsums).
 template <int NT>
 void RowQ6K(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) {
   const __m256i m4 = _mm256_set1_epi8(0xF), m2 = _mm256_set1_epi8(3);
+#ifdef QFORGE_DOT_512
+  // Lane selectors for sub-blocks j .. j+3 (j = 0, 4, 8, 12): 16-bit lane i takes scale j + i / 8.
+  __m512i pick[4];
+  for (int p = 0; p < 4; ++p) {
+    alignas(64) int16_t idx[32];
+    for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(4 * p + i / 8);
+    pick[p] = _mm512_load_si512(idx);
+  }
+#endif
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const auto* blk = reinterpret_cast<const BlockQ6_K*>(w + b * sizeof(BlockQ6_K));
     const float d = _cvtsh_ss(blk->d.get());
     const int8_t* sc = blk->scales;
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
     __m256i isum[NT];
     for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
 #ifdef QFORGE_DOT_512
+    const __m512i sc512 = _mm512_castsi256_si512(sc16);
     __m512i wide[NT];
     for (int t = 0; t < NT; ++t) wide[t] = _mm512_setzero_si512();
 #endif
@@ -225,9 +242,8 @@ void RowQ6K(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) {
 #ifdef QFORGE_DOT_512
       // q[0], q[1] = elements 128h + [0, 64) (sub-blocks 8h .. 8h+3); q[2], q[3] = 128h + [64, 128).
       for (int p = 0; p < 2; ++p) {
-        const int j = 8 * h + 4 * p;
         const __m512i codes = Join(q[2 * p], q[2 * p + 1]);
-        const __m512i scale = Join(ScaleVec(sc[j], sc[j + 1]), ScaleVec(sc[j + 2], sc[j + 3]));
+        const __m512i scale = _mm512_permutexvar_epi16(pick[2 * h + p], sc512);
         for (int t = 0; t < NT; ++t) {
           wide[t] = DotScaled512(wide[t], codes, Load64(ActK(a[t], b).qs + 128 * h + 64 * p), scale);
         }
@@ -242,15 +258,13 @@ void RowQ6K(const uint8_t* w, const uint8_t* const* a, int64_t nb, float* out) {
       }
 #endif
     }
-#ifdef QFORGE_DOT_512
-    for (int t = 0; t < NT; ++t) isum[t] = Fold(wide[t]);
-#endif
     for (int t = 0; t < NT; ++t) {
+#ifdef QFORGE_DOT_512
+      isum[t] = Fold(wide[t]);
+#endif
       const BlockQ8_KAct& y = ActK(a[t], b);
-      int32_t off = 0;
-      for (int j = 0; j < 16; ++j) off += sc[j] * y.bsums[j];
-      const __m256i corr = _mm256_setr_epi32(-32 * off, 0, 0, 0, 0, 0, 0, 0);
-      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(_mm256_add_epi32(isum[t], corr)), acc[t]);
+      const __m256i total = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(GroupSums(sc16, y), 5));  // − 32 Σ sc·bsum
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(total), acc[t]);
     }
   }
   for (int t = 0; t < NT; ++t) out[t] = HSum(acc[t]);
