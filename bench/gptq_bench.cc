@@ -2,16 +2,21 @@
 //
 //   gptq_bench layer [--tokens N] [--linears q,o,gate,down,...] [--hessian f32|f64] [--solve f32|f64]
 //       one decoder layer of llama-3.1-8b shape (hidden 4096, q 4096, kv 1024, mlp 14336) with random
-//       weights and correlated random inputs: Hessian accumulation time per distinct input (syrk over N
-//       tokens) and GPTQ solve time per Linear (W4 g128, actorder static), reported separately.
-//   gptq_bench model DIR --calib FILE [--samples N] [--seq-len L] [--bf16-acts]
+//       weights and correlated random inputs: Hessian accumulation (syrk over N tokens) and factorisation
+//       (Cholesky inverse) per distinct input, and the column loop per Linear (W4 g128, actorder static),
+//       reported separately.
+//   gptq_bench model DIR --calib FILE [--samples N] [--seq-len L] [--bf16-acts] [--no-share] [--no-release]
 //       the sequential pipeline on a whole model (e.g. `qforge synth --shape llama-3.1-8b --layers 4`):
-//       wall time per phase and the process's peak RSS (getrusage).
+//       wall time per phase, VmRSS / VmHWM after every Linear and the process's peak RSS (getrusage).
+//       --no-share factors each Linear's H again; --no-release keeps mapped weights resident; --trim calls
+//       malloc_trim after each Linear and shows the RSS after it (freed heap that glibc had kept).
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
@@ -63,57 +68,85 @@ bool ListHas(const std::string& list, std::string_view name) {
 struct Lin {
   const char* name;
   int64_t out, in;
+  int input;  // Linears with the same input share its Hessian and its factorisation: q/k/v, o, gate/up, down
 };
+
+// VmRSS / VmHWM of this process in MiB, from /proc/self/status.
+std::string RssNow() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return "";
+  char line[256];
+  long rss = -1, hwm = -1;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %ld kB", &rss) == 1) continue;
+    std::sscanf(line, "VmHWM: %ld kB", &hwm);
+  }
+  std::fclose(f);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "RSS %ld MiB, peak %ld MiB", rss / 1024, hwm / 1024);
+  return buf;
+}
 
 int LayerMode(int argc, char** argv) {
   const int64_t tokens = std::stoll(Arg(argc, argv, "--tokens", "2048"));
   const std::string which = Arg(argc, argv, "--linears", "q,k,v,o,gate,up,down");
   const bool h64 = Arg(argc, argv, "--hessian", "f32") == "f64";
   const bool s64 = Arg(argc, argv, "--solve", "f64") == "f64";
-  const Lin all[] = {{"q", 4096, 4096}, {"k", 1024, 4096}, {"v", 1024, 4096}, {"o", 4096, 4096},
-                     {"gate", 14336, 4096}, {"up", 14336, 4096}, {"down", 4096, 14336}};
+  const Lin all[] = {{"q", 4096, 4096, 0}, {"k", 1024, 4096, 0}, {"v", 1024, 4096, 0}, {"o", 4096, 4096, 1},
+                     {"gate", 14336, 4096, 2}, {"up", 14336, 4096, 2}, {"down", 4096, 14336, 3}};
   std::mt19937 rng(1);
   std::normal_distribution<float> n01;
-  std::printf("llama-3.1-8b layer, %lld calibration tokens, Hessian %s, solve %s\n", static_cast<long long>(tokens),
-              h64 ? "f64" : "f32", s64 ? "f64" : "f32");
-  double total_h = 0, total_s = 0;
-  std::vector<int64_t> done_inputs;
+  std::printf("llama-3.1-8b layer, %lld calibration tokens, Hessian %s, solve %s; the H factorisation "
+              "(dead columns, order, damping, U = chol(H^-1)^T) is shared by Linears with the same input\n",
+              static_cast<long long>(tokens), h64 ? "f64" : "f32", s64 ? "f64" : "f32");
+  double total_h = 0, total_f = 0, total_s = 0;
+  int cur_input = -1;
+  std::unique_ptr<gptq::Factorization> fac;
+  gptq::Options o;
+  o.solve_in_f64 = s64;
+  o.keep_wq = false;
   for (const Lin& l : all) {
     if (!ListHas(which, l.name)) continue;
-    // Correlated inputs through 16 shared factors (an almost diagonal H would make the solve trivial).
-    std::vector<float> x(static_cast<size_t>(tokens * l.in)), b(static_cast<size_t>(16 * l.in));
-    for (float& v : b) v = 0.25f * n01(rng);
-    for (int64_t t = 0; t < tokens; ++t) {
-      float f[16];
-      for (float& v : f) v = n01(rng);
-      for (int64_t c = 0; c < l.in; ++c) {
-        float v = n01(rng);
-        for (int k = 0; k < 16; ++k) v += f[k] * b[static_cast<size_t>(k * l.in + c)];
-        x[static_cast<size_t>(t * l.in + c)] = v;
+    double th = 0, tf = 0;
+    if (l.input != cur_input) {
+      fac.reset();
+      cur_input = l.input;
+      // Correlated inputs through 16 shared factors (an almost diagonal H would make the solve trivial).
+      std::vector<float> x(static_cast<size_t>(tokens * l.in)), b(static_cast<size_t>(16 * l.in));
+      for (float& v : b) v = 0.25f * n01(rng);
+      for (int64_t t = 0; t < tokens; ++t) {
+        float f[16];
+        for (float& v : f) v = n01(rng);
+        for (int64_t c = 0; c < l.in; ++c) {
+          float v = n01(rng);
+          for (int k = 0; k < 16; ++k) v += f[k] * b[static_cast<size_t>(k * l.in + c)];
+          x[static_cast<size_t>(t * l.in + c)] = v;
+        }
       }
+      auto t0 = Clock::now();
+      gptq::HessianAccumulator acc(l.in, h64 ? gptq::HessianPrecision::kF64 : gptq::HessianPrecision::kF32);
+      for (int64_t t = 0; t < tokens; t += 512) acc.Add(x.data() + t * l.in, std::min<int64_t>(512, tokens - t), 1);
+      std::vector<float> h = acc.TakeFinalized();
+      th = Seconds(t0);
+      std::vector<float>().swap(x);
+      t0 = Clock::now();
+      fac = std::make_unique<gptq::Factorization>(gptq::Factorize(std::move(h), l.in, o));
+      tf = Seconds(t0);
+      total_h += th;
+      total_f += tf;
     }
-    auto t0 = Clock::now();
-    gptq::HessianAccumulator acc(l.in, h64 ? gptq::HessianPrecision::kF64 : gptq::HessianPrecision::kF32);
-    for (int64_t t = 0; t < tokens; t += 512) acc.Add(x.data() + t * l.in, std::min<int64_t>(512, tokens - t), 1);
-    const std::vector<float> h = acc.Finalize();
-    const double th = Seconds(t0);
-    std::vector<float>().swap(x);
     std::vector<float> w(static_cast<size_t>(l.out * l.in));
     for (float& v : w) v = 0.02f * n01(rng);
-    gptq::Options o;
-    o.solve_in_f64 = s64;
-    t0 = Clock::now();
-    const gptq::Result r = gptq::Quantize(w.data(), h.data(), l.out, l.in, o);
+    const auto t0 = Clock::now();
+    const gptq::Result r = gptq::Solve(w.data(), l.out, *fac, o);
     const double ts = Seconds(t0);
-    std::printf("  %-5s [%5lld x %5lld]  hessian %7.2f s   gptq solve %7.2f s   (loss %.4g)\n", l.name,
-                static_cast<long long>(l.out), static_cast<long long>(l.in), th, ts, r.loss);
     total_s += ts;
-    // q/k/v share one input, gate/up another: count each distinct Hessian once.
-    const int64_t key = l.in == 4096 && (l.name[0] == 'k' || l.name[0] == 'v' || std::string(l.name) == "up") ? -1 : l.in;
-    if (key != -1) total_h += th;
+    std::printf("  %-5s [%5lld x %5lld]  hessian %7.2f s   factor %7.2f s   solve %7.2f s   (loss %.4g; %s)\n",
+                l.name, static_cast<long long>(l.out), static_cast<long long>(l.in), th, tf, ts, r.loss,
+                RssNow().c_str());
   }
-  std::printf("layer total: hessians %.2f s (distinct inputs), gptq solves %.2f s; peak RSS %.0f MiB\n", total_h,
-              total_s, PeakRssMiB());
+  std::printf("layer total: hessians %.2f s, factorisations %.2f s (each distinct input once), column loops "
+              "%.2f s; peak RSS %.0f MiB\n", total_h, total_f, total_s, PeakRssMiB());
   return 0;
 }
 
@@ -132,10 +165,26 @@ int ModelMode(int argc, char** argv) {
   qforge::codecs::IntQuantSpec spec;
   o.gptq_spec = spec;  // W4 g128 sym
   o.bf16_activations = Flag(argc, argv, "--bf16-acts");
+  o.share_factorization = !Flag(argc, argv, "--no-share");
+  o.release_mapped_pages = !Flag(argc, argv, "--no-release");
+  // --trim: also show how much of the RSS is freed heap that glibc keeps (malloc_trim gives it back).
+  const bool trim = Flag(argc, argv, "--trim");
+  o.log = [trim](const std::string& line) {
+    std::printf("%s  [%s]", line.c_str(), RssNow().c_str());
+    if (trim) {
+      malloc_trim(0);
+      std::printf(" [after malloc_trim: %s]", RssNow().c_str());
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+  };
+  std::printf("before calibration: %s\n", RssNow().c_str());
+  std::fflush(stdout);
   const auto r = qforge::pipeline::Calibrate(*m.model, data.samples, o);
-  std::printf("%d layers: total %.2f s, forward+hessians %.2f s, gptq solves %.2f s; activations %.0f MiB, "
-              "peak hessians %.0f MiB; peak RSS %.0f MiB\n", m.model->num_layers(), r.total_seconds,
-              r.hessian_seconds, r.solve_seconds, static_cast<double>(r.activation_bytes) / (1 << 20),
+  std::printf("%d layers: total %.2f s, forward+hessians %.2f s, gptq solves %.2f s (of which H factorisations "
+              "%.2f s); activations %.0f MiB, peak hessian accumulators %.0f MiB; peak RSS %.0f MiB\n",
+              m.model->num_layers(), r.total_seconds, r.hessian_seconds, r.solve_seconds, r.factor_seconds,
+              static_cast<double>(r.activation_bytes) / (1 << 20),
               static_cast<double>(r.peak_hessian_bytes) / (1 << 20), PeakRssMiB());
   return 0;
 }
@@ -151,6 +200,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::fprintf(stderr, "usage: gptq_bench layer [--tokens N] [--linears q,down] [--hessian f32|f64] [--solve f32|f64]\n"
-                       "       gptq_bench model DIR --calib FILE [--samples N] [--seq-len L] [--bf16-acts]\n");
+                       "       gptq_bench model DIR --calib FILE [--samples N] [--seq-len L] [--bf16-acts] "
+                       "[--no-share] [--no-release] [--trim]\n");
   return 2;
 }

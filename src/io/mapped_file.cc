@@ -5,14 +5,64 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 #include "core/error.h"
 
 namespace qforge::io {
+namespace {
+
+// Live mappings (start address -> size), so ReleaseMappedPages only ever touches file-backed pages.
+struct Registry {
+  std::mutex mu;
+  std::map<uintptr_t, size_t> maps;
+};
+Registry& Mappings() {
+  static Registry* r = new Registry();  // never destroyed: MappedFiles may outlive static destruction order
+  return *r;
+}
+
+size_t PageSize() {
+  static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  return page;
+}
+
+// madvise(MADV_DONTNEED) on the whole pages inside [b, e); the caller holds the registry lock.
+size_t DropPages(uintptr_t b, uintptr_t e) {
+  const uintptr_t page = PageSize();
+  const uintptr_t lo = (b + page - 1) / page * page, hi = e / page * page;
+  if (hi <= lo) return 0;
+  if (::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED) != 0) return 0;
+  return hi - lo;
+}
+
+}  // namespace
+
+size_t ReleaseMappedPages(const void* p, size_t n) {
+  if (p == nullptr || n == 0) return 0;
+  const uintptr_t b = reinterpret_cast<uintptr_t>(p), e = b + n;
+  Registry& r = Mappings();
+  std::lock_guard<std::mutex> lock(r.mu);
+  auto it = r.maps.upper_bound(b);
+  if (it == r.maps.begin()) return 0;
+  --it;
+  if (e > it->first + it->second || e < b) return 0;  // not (entirely) inside one mapping
+  return DropPages(b, e);
+}
+
+size_t ReleaseAllMappedPages() {
+  Registry& r = Mappings();
+  std::lock_guard<std::mutex> lock(r.mu);
+  size_t n = 0;
+  for (const auto& [start, size] : r.maps) n += DropPages(start, start + size);
+  return n;
+}
 
 std::shared_ptr<const MappedFile> MappedFile::Open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -38,13 +88,21 @@ std::shared_ptr<const MappedFile> MappedFile::Open(const std::string& path) {
       Fail("{}: cannot mmap {} bytes: {}", path, f->size_, std::strerror(e));
     }
     f->data_ = static_cast<const std::byte*>(p);
+    Registry& r = Mappings();
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.maps[reinterpret_cast<uintptr_t>(p)] = f->size_;
   }
   ::close(fd);
   return f;
 }
 
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
+  if (data_) {
+    Registry& r = Mappings();
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.maps.erase(reinterpret_cast<uintptr_t>(data_));
+    ::munmap(const_cast<std::byte*>(data_), size_);
+  }
 }
 
 std::string ReadTextFile(const std::string& path, size_t max_bytes) {

@@ -10,6 +10,7 @@
 #include "core/half.h"
 #include "core/progress.h"
 #include "io/json_util.h"
+#include "io/mapped_file.h"
 
 namespace qforge::pipeline {
 namespace gptq = algorithms::gptq;
@@ -131,6 +132,7 @@ class CalibrationRun {
     obs.attn_range = std::make_unique<calib::ActivationRange>(m_.hidden_size());
     obs.mlp_range = std::make_unique<calib::ActivationRange>(m_.hidden_size());
     Observe(l, acts, obs);
+    ReleaseMapped();
     model::LayerWeights& lw = m_.mutable_layer(l);
     const DType dt = ModelDType(lw[LinearKind::kQ].dtype());
     struct Mapping {
@@ -171,7 +173,25 @@ class CalibrationRun {
     r_.smooth_seconds += Since(t0);
   }
 
-  void Gptq(int l, Activations& acts) {
+  // Linears r_.linears[first..] (this layer's quantized ones) as code views (1 byte per weight, sharing the
+  // result's codes) while no forward pass needs them: the dense copies are dropped during the solves.
+  void Park(int l, size_t first) {
+    for (size_t i = first; i < r_.linears.size(); ++i) {
+      const CalibratedLinear& cl = r_.linears[i];
+      m_.SetLinear(l, cl.kind, MakeCodesLinear(cl.gptq.matrix, cl.gptq.g_idx));
+    }
+  }
+  // ... and as dense dequantized weights (model dtype) for a forward pass.
+  void Unpark(int l, size_t first) {
+    for (size_t i = first; i < r_.linears.size(); ++i) {
+      const CalibratedLinear& cl = r_.linears[i];
+      const codecs::QuantizedMatrix& q = *cl.gptq.matrix;
+      m_.SetLinear(l, cl.kind, MakeRoundedDenseLinear(DequantizeToF32(q, cl.gptq.g_idx), q.rows, q.cols,
+                                                        q.params.dtype, cl.name));
+    }
+  }
+
+  void Gptq(int l, Activations& acts, size_t first) {
     static constexpr LinearKind kAll[] = {LinearKind::kQ, LinearKind::kK, LinearKind::kV, LinearKind::kO,
                                           LinearKind::kGate, LinearKind::kUp, LinearKind::kDown};
     std::vector<std::vector<LinearKind>> stages;
@@ -198,28 +218,58 @@ class CalibrationRun {
         }
       }
       r_.peak_hessian_bytes = std::max(r_.peak_hessian_bytes, hbytes);
+      Unpark(l, first);
       Observe(l, acts, obs);
+      Park(l, first);
       r_.hessian_seconds += Since(t0);
-      std::array<std::vector<float>, kNumInputGroups> h;
+      ReleaseMapped();
+      // Shared: one factorisation per input group, freed after its last Linear. Unshared: one per Linear.
+      std::array<std::unique_ptr<gptq::Factorization>, kNumInputGroups> shared;
+      std::array<int, kNumInputGroups> remaining{};
+      std::array<int64_t, kNumInputGroups> samples{};
       for (LinearKind k : kinds) {
         const size_t g = static_cast<size_t>(InputGroup(k));
-        if (h[g].empty()) h[g] = obs.hessian[g]->Finalize();
+        ++remaining[g];
+        samples[g] = obs.hessian[g]->samples();
+      }
+      for (LinearKind k : kinds) {
+        const size_t g = static_cast<size_t>(InputGroup(k));
         CalibratedLinear cl;
         cl.name = ModuleName(l, k);
         cl.layer = l;
         cl.kind = k;
-        cl.hessian_samples = obs.hessian[g]->samples();
+        cl.hessian_samples = samples[g];
         const model::LinearWeight& w = m_.layer(l)[k];
-        cl.gptq = QuantizeLinearGptq(w, h[g], *o_.gptq_spec, o_.gptq, cl.name);
+        const auto tf = Clock::now();
+        std::unique_ptr<gptq::Factorization> own;
+        const gptq::Factorization* f = shared[g].get();
+        if (o_.share_factorization && f == nullptr) {
+          shared[g] = std::make_unique<gptq::Factorization>(
+              gptq::Factorize(obs.hessian[g]->TakeFinalized(), w.in_features(), o_.gptq));
+          f = shared[g].get();
+        } else if (!o_.share_factorization) {
+          own = std::make_unique<gptq::Factorization>(
+              gptq::Factorize(obs.hessian[g]->Finalize(), w.in_features(), o_.gptq));
+          f = own.get();
+        }
+        const double factor_s = Since(tf);
+        r_.factor_seconds += factor_s;
+        const Tensor w32 = w.DenseF32();  // a float32 copy (or an F32 model's mapped view)
+        ReleaseMapped();                   // ... so a BF16 weight's mapped pages can go
+        cl.gptq = QuantizeLinearGptq(w32, w.dtype(), *f, *o_.gptq_spec, o_.gptq, cl.name, o_.round_to_model_dtype);
+        cl.gptq.seconds += factor_s;
         r_.solve_seconds += cl.gptq.seconds;
-        const codecs::QuantizedMatrix& q = *cl.gptq.matrix;
-        m_.SetLinear(l, k, MakeRoundedDenseLinear(DequantizeToF32(q, cl.gptq.g_idx), q.rows, q.cols,
-                                                  q.params.dtype, cl.name));
-        Log(fmt::format("layer {}/{} {}: GPTQ rel. output error {:.4g} (RTN {:.4g}), loss {:.4g}{}{}, {:.2f}s",
+        if (--remaining[g] == 0) {
+          shared[g].reset();
+          obs.hessian[g].reset();
+        }
+        own.reset();
+        m_.SetLinear(l, k, MakeCodesLinear(cl.gptq.matrix, cl.gptq.g_idx));  // parked until the next forward
+        Log(fmt::format("layer {}/{} {}: GPTQ rel. output error {:.4g} (RTN {:.4g}), loss {:.4g}{}{}, {:.2f}s{}",
                         l + 1, m_.num_layers(), model::LinearModuleName(k), cl.gptq.rel_err, cl.gptq.rtn_rel_err,
                         cl.gptq.loss, cl.gptq.dead_columns ? fmt::format(", {} dead columns", cl.gptq.dead_columns) : "",
                         cl.gptq.cholesky_failed ? ", Hessian not positive definite: fell back to rounding" : "",
-                        cl.gptq.seconds));
+                        cl.gptq.seconds, factor_s > 0.0005 ? fmt::format(" (H factor {:.2f}s)", factor_s) : ""));
         r_.linears.push_back(std::move(cl));
       }
     }
@@ -227,21 +277,24 @@ class CalibrationRun {
 
   // Recomputes layer l's outputs with its final weights; then keeps its quantized Linears as codes only.
   void Advance(int l, Activations& acts, size_t first_linear) {
+    Unpark(l, first_linear);
     std::vector<float> scratch;
     for (size_t i = 0; i < acts.size(); ++i) {
       float* x = acts.Get(i, scratch);
       m_.RunLayer(l, x, x, acts.tokens(i), nullptr);
       acts.Put(i, x);
     }
-    for (size_t i = first_linear; i < r_.linears.size(); ++i) {
-      const CalibratedLinear& cl = r_.linears[i];
-      m_.SetLinear(l, cl.kind, MakeCodesLinear(cl.gptq.matrix, cl.gptq.g_idx));
-    }
+    Park(l, first_linear);
+    ReleaseMapped();
   }
 
   bool Targeted(int l, LinearKind k) const { return !o_.is_target || o_.is_target(ModuleName(l, k)); }
 
  private:
+  void ReleaseMapped() const {
+    if (o_.release_mapped_pages) io::ReleaseAllMappedPages();
+  }
+
   void Log(const std::string& line) const {
     if (o_.log) {
       o_.log(line);
@@ -297,12 +350,13 @@ CalibrationResult Calibrate(model::Model& model, const std::vector<std::vector<i
   }
   r.samples = static_cast<int64_t>(samples.size());
   r.activation_bytes = acts.bytes();
+  if (o.release_mapped_pages) io::ReleaseAllMappedPages();  // embedding rows of the samples
   CalibrationRun run(model, o, r);
   Progress progress("calibrate", static_cast<uint64_t>(model.num_layers()), "layers");
   for (int l = 0; l < model.num_layers(); ++l) {
     const size_t first = r.linears.size();
     if (o.smoothquant_strength) run.Smooth(l, acts);
-    if (o.gptq_spec) run.Gptq(l, acts);
+    if (o.gptq_spec) run.Gptq(l, acts, first);
     run.Advance(l, acts, first);
     progress.Add(1);
   }
@@ -332,6 +386,7 @@ std::string CalibrationReportJson(const CalibrationResult& r, const CalibrateOpt
   }
   j["options"] = opt;
   j["seconds"] = {{"total", r.total_seconds}, {"hessian", r.hessian_seconds}, {"gptq_solve", r.solve_seconds},
+                  {"hessian_factor", r.factor_seconds},
                   {"smoothquant", r.smooth_seconds}};
   j["memory_bytes"] = {{"activations", r.activation_bytes}, {"peak_hessians", r.peak_hessian_bytes}};
   io::OrderedJson lin = io::OrderedJson::array();

@@ -9,8 +9,11 @@
 //     run L again with the quantized weights: its outputs are layer L+1's inputs (errors propagate)
 //     replace L's Linears by 1-byte-per-weight code views; free L's statistics
 //
-// Peak memory: the activations (samples x tokens x hidden, F32 or BF16) + one stage's Hessians + one Linear's
-// GPTQ work arrays + the codes kept for the writer. Progress per layer with ETA (qforge::Progress).
+// Peak memory: the activations (samples x tokens x hidden, F32 or BF16) + one stage's Hessians (each
+// factored in its own buffer, plus a float64 [in, in] work array while the Cholesky runs) + one Linear's
+// GPTQ work arrays + the current layer's dequantized Linears + the 1-byte codes kept for the writer.
+// Mapped weights are released after every forward pass (release_mapped_pages). Progress per layer with ETA
+// (qforge::Progress).
 #pragma once
 
 #include <cstdint>
@@ -38,6 +41,15 @@ struct CalibrateOptions {
   algorithms::gptq::HessianPrecision hessian_precision = algorithms::gptq::HessianPrecision::kF32;
   bool true_sequential = true;   // q/k/v -> o -> gate/up -> down inside a layer
   bool bf16_activations = false; // hold the calibration activations in BF16 (half the memory)
+  // q/k/v (and gate/up) read the same input: factor its Hessian once (dead columns, activation order,
+  // dampening, U = chol(H^-1)^T) and solve each weight against it. Bit-identical to factoring per Linear.
+  bool share_factorization = true;
+  // Round GPTQ's dequantized values to the model dtype inside the loop, as llm-compressor does (bf16/f16).
+  bool round_to_model_dtype = true;
+  // After each forward pass, drop the process's resident pages of memory-mapped checkpoint files
+  // (io::ReleaseAllMappedPages): the weights a finished stage or layer read stop counting in RSS, and the
+  // ones still needed come back from the page cache on their next use.
+  bool release_mapped_pages = true;
   // Which Linears GPTQ quantizes, by module name ("model.layers.0.mlp.down_proj"); null = all of them.
   std::function<bool(const std::string&)> is_target;
   std::function<void(const std::string&)> log;  // per-Linear lines; null = stderr
@@ -58,7 +70,8 @@ struct CalibrationResult {
   std::map<std::string, Tensor> folded;
   int64_t samples = 0, tokens = 0;
   double hessian_seconds = 0.0;   // forward passes with observers + accumulation
-  double solve_seconds = 0.0;     // GPTQ math (all Linears)
+  double solve_seconds = 0.0;     // GPTQ math (all Linears, factorisations included)
+  double factor_seconds = 0.0;    // of which Hessian factorisations (Factorize)
   double smooth_seconds = 0.0;
   double total_seconds = 0.0;
   uint64_t activation_bytes = 0;  // held calibration activations

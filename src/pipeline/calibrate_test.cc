@@ -102,6 +102,47 @@ TEST(Calibrate, SequentialGptqMatchesIndependentSteps) {
   EXPECT_NE(CalibrationReportJson(r, o).find("\"rel_output_error\""), std::string::npos);
 }
 
+TEST(Calibrate, SharedFactorizationGivesTheSameCodes) {
+  const ModelConfig cfg = model::testing::TinyConfig();
+  const auto src = model::testing::RandomModel(cfg, 12);
+  const auto samples = RandomSamples(5, 18, cfg.vocab_size, 21);
+  for (bool bf16 : {false, true}) {
+    SCOPED_TRACE(bf16 ? "bf16 weights" : "f32 weights");
+    CalibrateOptions o = GptqOptions();
+    auto run = [&](const CalibrateOptions& opt) {
+      model::Model m(cfg, src);
+      if (bf16) m.ConvertLinearWeights(DType::kBF16);
+      return Calibrate(m, samples, opt);
+    };
+    const CalibrationResult shared = run(o);
+    o.share_factorization = false;
+    const CalibrationResult own = run(o);
+    ASSERT_EQ(shared.linears.size(), 14u);
+    ASSERT_EQ(own.linears.size(), 14u);
+    for (size_t i = 0; i < shared.linears.size(); ++i) {
+      const auto& a = shared.linears[i];
+      const auto& b = own.linears[i];
+      EXPECT_EQ(a.name, b.name);
+      EXPECT_EQ(a.gptq.matrix->codes, b.gptq.matrix->codes) << a.name;
+      EXPECT_EQ(a.gptq.matrix->params.scales, b.gptq.matrix->params.scales) << a.name;
+      EXPECT_EQ(a.gptq.loss, b.gptq.loss) << a.name;
+      EXPECT_EQ(a.gptq.rel_err, b.gptq.rel_err) << a.name;
+    }
+    // bf16 weights: llm-compressor's in-loop rounding of the dequantized values to bf16 changes codes.
+    o.round_to_model_dtype = false;
+    const CalibrationResult unrounded = run(o);
+    size_t differ = 0;
+    for (size_t i = 0; i < own.linears.size(); ++i) {
+      differ += own.linears[i].gptq.matrix->codes != unrounded.linears[i].gptq.matrix->codes;
+    }
+    if (bf16) {
+      EXPECT_GT(differ, 0u);
+    } else {
+      EXPECT_EQ(differ, 0u);  // f32 weights: nothing to round
+    }
+  }
+}
+
 TEST(Calibrate, TargetsAndActorderGroup) {
   const ModelConfig cfg = model::testing::TinyConfig();
   const auto src = model::testing::RandomModel(cfg, 6);

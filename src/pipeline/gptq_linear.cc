@@ -1,7 +1,5 @@
 #include "pipeline/gptq_linear.h"
 
-#include <cblas.h>
-
 #include <chrono>
 #include <cstring>
 
@@ -15,22 +13,10 @@ namespace {
 
 DType ComputeDType(DType t) { return t == DType::kBF16 || t == DType::kF16 ? t : DType::kF32; }
 
-// tr(D H D^T) for D [rows, cols] row-major, H [cols, cols] symmetric: sum of (D·H) ∘ D, one sgemm.
-double QuadForm(const std::vector<float>& d, const std::vector<float>& h, int64_t rows, int64_t cols) {
-  std::vector<float> dh(d.size());
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(cols),
-              static_cast<int>(cols), 1.0f, d.data(), static_cast<int>(cols), h.data(), static_cast<int>(cols), 0.0f,
-              dh.data(), static_cast<int>(cols));
-  double s = 0.0;
-  for (size_t i = 0; i < d.size(); ++i) s += static_cast<double>(dh[i]) * d[i];
-  return s;
-}
-
-double RelErr(const std::vector<float>& w, const std::vector<float>& wq, const std::vector<float>& h, int64_t rows,
-              int64_t cols, double denom) {
-  std::vector<float> d(w.size());
-  for (size_t i = 0; i < w.size(); ++i) d[i] = w[i] - wq[i];
-  return denom > 0.0 ? QuadForm(d, h, rows, cols) / denom : 0.0;
+// tr(D H D^T) / denom with D = W - Wq; `wq` is overwritten with D.
+double RelErr(const float* w, std::vector<float>& wq, const gptq::Factorization& f, int64_t rows, double denom) {
+  for (size_t i = 0; i < wq.size(); ++i) wq[i] = w[i] - wq[i];
+  return denom > 0.0 ? gptq::HessianQuadForm(f, wq.data(), rows) / denom : 0.0;
 }
 
 Tensor AsDType(const Tensor& f32, DType dt) {
@@ -94,27 +80,38 @@ std::unique_ptr<model::LinearWeight> MakeRoundedDenseLinear(const std::vector<fl
   return model::MakeDenseLinear(AsDType(t, ComputeDType(dtype)), name);
 }
 
-GptqLinearResult QuantizeLinearGptq(const model::LinearWeight& lw, const std::vector<float>& h,
+GptqLinearResult QuantizeLinearGptq(const model::LinearWeight& lw, const gptq::Factorization& f,
                                     const codecs::IntQuantSpec& spec, const gptq::Options& options,
-                                    const std::string& name) {
+                                    const std::string& name, bool round_to_model_dtype) {
+  if (spec.strategy == codecs::IntStrategy::kTensor) {
+    Fail("{}: GPTQ needs a group or channel weight strategy; tensor-wise weights are quantized by RTN", name);
+  }
+  return QuantizeLinearGptq(lw.DenseF32(), lw.dtype(), f, spec, options, name, round_to_model_dtype);
+}
+
+GptqLinearResult QuantizeLinearGptq(const Tensor& w, DType dtype, const gptq::Factorization& f,
+                                    const codecs::IntQuantSpec& spec, const gptq::Options& options,
+                                    const std::string& name, bool round_to_model_dtype) {
   const auto t0 = std::chrono::steady_clock::now();
   if (spec.strategy == codecs::IntStrategy::kTensor) {
     Fail("{}: GPTQ needs a group or channel weight strategy; tensor-wise weights are quantized by RTN", name);
   }
-  const Tensor w = lw.DenseF32();
+  QF_CHECK(w.dtype() == DType::kF32 && w.rank() == 2);
   const int64_t rows = w.dim(0), cols = w.dim(1);
   codecs::CheckSpec(spec, rows, cols, name);
-  QF_CHECK(h.size() == static_cast<size_t>(cols * cols));
-  const DType dt = ComputeDType(lw.dtype());
+  QF_CHECK(f.cols == cols);
+  const DType dt = ComputeDType(dtype);
 
   gptq::Options o = options;
   o.bits = spec.bits;
   o.symmetric = spec.symmetric;
   o.group_size = spec.strategy == codecs::IntStrategy::kGroup ? spec.group_size : -1;
+  o.keep_wq = false;
   const int64_t groups = gptq::NumGroups(cols, o.group_size);
   const float half = static_cast<float>(1 << (spec.bits - 1));
 
-  // llm-compressor (>= 0.11) takes qparams from the stored weight in the model dtype before the solve.
+  // llm-compressor (>= 0.11) takes qparams from the stored weight in the model dtype before the solve, and
+  // compressed-tensors' fake_quantize then dequantizes in that dtype inside the GPTQ loop.
   const Tensor w_dt = AsDType(w, dt);
   std::vector<gptq::QParams> upfront;
   const bool llmc_natural = o.convention == gptq::Convention::kLlmCompressor &&
@@ -128,9 +125,11 @@ GptqLinearResult QuantizeLinearGptq(const model::LinearWeight& lw, const std::ve
       }
     }
     o.upfront_params = &upfront;
+    if (round_to_model_dtype && dt == DType::kBF16) o.dequant_round = gptq::Options::Round::kBF16;
+    if (round_to_model_dtype && dt == DType::kF16) o.dequant_round = gptq::Options::Round::kF16;
   }
-  const std::vector<float> wv(w.data<float>(), w.data<float>() + rows * cols);
-  const gptq::Result res = gptq::Quantize(wv.data(), h.data(), rows, cols, o);
+  const float* wv = w.data<float>();
+  gptq::Result res = gptq::Solve(wv, rows, f, o);
 
   auto q = std::make_shared<codecs::QuantizedMatrix>();
   q->rows = rows;
@@ -139,27 +138,44 @@ GptqLinearResult QuantizeLinearGptq(const model::LinearWeight& lw, const std::ve
   q->params.dtype = llmc_natural ? dt : DType::kF32;  // scales computed here in f32 are not dt values
   q->params.param_rows = rows;
   q->params.groups = groups;
-  q->params.scales = res.scale;
+  q->params.scales = std::move(res.scale);
   if (!spec.symmetric) {
     q->params.zeros.resize(res.zero.size());
     for (size_t i = 0; i < res.zero.size(); ++i) q->params.zeros[i] = static_cast<int8_t>(res.zero[i] - half);
   }
   q->codes.resize(res.codes.size());
   const int32_t ihalf = 1 << (spec.bits - 1);
-  for (size_t i = 0; i < res.codes.size(); ++i) q->codes[i] = static_cast<int8_t>(res.codes[i] - ihalf);
+  for (size_t i = 0; i < res.codes.size(); ++i) {
+    q->codes[i] = static_cast<int8_t>(static_cast<int32_t>(res.codes[i]) - ihalf);
+  }
+  std::vector<uint8_t>().swap(res.codes);
 
   GptqLinearResult out;
   if (res.g_idx_needed()) out.g_idx = res.g_idx;
   out.loss = res.loss;
   out.dead_columns = res.dead_columns;
   out.cholesky_failed = res.cholesky_failed;
-  const double denom = QuadForm(wv, h, rows, cols);
-  out.rel_err = RelErr(wv, DequantizeToF32(*q, out.g_idx), h, rows, cols, denom);
-  const codecs::QuantizedMatrix rtn = codecs::QuantizeMatrix(w_dt, spec, name);
-  out.rtn_rel_err = RelErr(wv, DequantizeToF32(rtn, {}), h, rows, cols, denom);
+  const double denom = gptq::HessianQuadForm(f, wv, rows);
+  {
+    std::vector<float> d = DequantizeToF32(*q, out.g_idx);
+    out.rel_err = RelErr(wv, d, f, rows, denom);
+  }
+  {
+    std::vector<float> d = DequantizeToF32(codecs::QuantizeMatrix(w_dt, spec, name), {});
+    out.rtn_rel_err = RelErr(wv, d, f, rows, denom);
+  }
   out.matrix = std::move(q);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
+}
+
+GptqLinearResult QuantizeLinearGptq(const model::LinearWeight& lw, const std::vector<float>& h,
+                                    const codecs::IntQuantSpec& spec, const gptq::Options& options,
+                                    const std::string& name, bool round_to_model_dtype) {
+  const int64_t cols = lw.in_features();
+  QF_CHECK(h.size() == static_cast<size_t>(cols * cols));
+  const gptq::Factorization f = gptq::Factorize(h, cols, options);
+  return QuantizeLinearGptq(lw, f, spec, options, name, round_to_model_dtype);
 }
 
 }  // namespace qforge::pipeline

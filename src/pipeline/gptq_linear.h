@@ -27,12 +27,24 @@ struct GptqLinearResult {
   double seconds = 0.0;
 };
 
-// `h`: [in, in] float32 from HessianAccumulator::Finalize. `options` supplies actorder, dampening, block
-// size and convention; bits / symmetric / group size come from `spec` (group or channel strategy).
+// `f`: the factorisation of the Hessian of the Linear's inputs (gptq::Factorize), which Linears reading the
+// same input share. `options` supplies actorder, dampening, block size and convention (they must be the
+// ones `f` was made with); bits / symmetric / group size come from `spec` (group or channel strategy).
+// With `round_to_model_dtype` (default) and llm-compressor's natural groups, each dequantized value in the
+// GPTQ loop is rounded to the model dtype (BF16/F16) as llm-compressor does (gptq::Options::dequant_round).
 // Throws qforge::Error naming `name` for a scheme GPTQ cannot apply (tensor strategy).
+GptqLinearResult QuantizeLinearGptq(const model::LinearWeight& w, const algorithms::gptq::Factorization& f,
+                                    const codecs::IntQuantSpec& spec, const algorithms::gptq::Options& options,
+                                    const std::string& name, bool round_to_model_dtype = true);
+// The same for the weight given as a float32 [out, in] tensor `w` whose stored type is `dtype` (the caller
+// may drop its own copy of the weight first, e.g. release mapped pages).
+GptqLinearResult QuantizeLinearGptq(const Tensor& w, DType dtype, const algorithms::gptq::Factorization& f,
+                                    const codecs::IntQuantSpec& spec, const algorithms::gptq::Options& options,
+                                    const std::string& name, bool round_to_model_dtype = true);
+// The same from the Hessian `h` ([in, in] float32 from HessianAccumulator::Finalize), factored here.
 GptqLinearResult QuantizeLinearGptq(const model::LinearWeight& w, const std::vector<float>& h,
                                     const codecs::IntQuantSpec& spec, const algorithms::gptq::Options& options,
-                                    const std::string& name);
+                                    const std::string& name, bool round_to_model_dtype = true);
 
 // Dequantized weight [rows, cols] as float32, each value rounded to params.dtype like compressed-tensors'
 // decompression; `g_idx` (may be empty) maps columns to groups.

@@ -12,6 +12,10 @@ void spotrf_(const char* uplo, const int* n, float* a, const int* lda, int* info
 void spotri_(const char* uplo, const int* n, float* a, const int* lda, int* info, size_t uplo_len);
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t uplo_len);
 void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t uplo_len);
+void dpftrf_(const char* transr, const char* uplo, const int* n, double* a, int* info, size_t transr_len,
+             size_t uplo_len);
+void dtftri_(const char* transr, const char* uplo, const char* diag, const int* n, double* a, int* info,
+             size_t transr_len, size_t uplo_len, size_t diag_len);
 }
 
 namespace qforge::algorithms::gptq {
@@ -40,23 +44,47 @@ bool Factor(std::vector<T>& a, int n) {
 
 }  // namespace
 
+bool InverseCholeskyUpperInPlace(std::vector<float>& a, int64_t n) {
+  QF_CHECK(n > 0 && n <= std::numeric_limits<int>::max());
+  QF_CHECK(a.size() == static_cast<size_t>(n) * static_cast<size_t>(n));
+  return Factor(a, static_cast<int>(n));
+}
+
+bool InverseCholeskyUpperInPlace(std::vector<double>& a, int64_t n) {
+  QF_CHECK(n > 0 && n <= std::numeric_limits<int>::max());
+  QF_CHECK(a.size() == static_cast<size_t>(n) * static_cast<size_t>(n));
+  return Factor(a, static_cast<int>(n));
+}
+
+bool ReversedCholeskyInverseRfp(std::vector<double>& a, int64_t n) {
+  QF_CHECK(n > 0 && n <= kMaxRfpDim);
+  const size_t c = static_cast<size_t>(n);
+  QF_CHECK(a.size() == c * (c + 1) / 2);
+  const int ni = static_cast<int>(n);
+  const char transr = 'N', uplo = 'L', diag = 'N';
+  int info = 0;
+  dpftrf_(&transr, &uplo, &ni, a.data(), &info, 1, 1);  // B = L L^T
+  if (info != 0) return false;
+  dtftri_(&transr, &uplo, &diag, &ni, a.data(), &info, 1, 1, 1);  // L^-1
+  return info == 0;
+}
+
 bool InverseCholeskyUpper(std::vector<float>& h, int64_t n, bool use_f64) {
   QF_CHECK(n > 0 && n <= std::numeric_limits<int>::max());
   const size_t c = static_cast<size_t>(n);
   QF_CHECK(h.size() == c * c);
-  const int ni = static_cast<int>(n);
   // Row-major U[i][j] (i <= j) is column-major element (i, j) at i + j*n, i.e. the transpose of the
   // column-major buffer read row-major: copy it out explicitly.
   if (use_f64) {
     std::vector<double> a(h.begin(), h.end());
-    if (!Factor(a, ni)) return false;
+    if (!InverseCholeskyUpperInPlace(a, n)) return false;
     for (size_t i = 0; i < c; ++i) {
       for (size_t j = 0; j < c; ++j) h[i * c + j] = j >= i ? static_cast<float>(a[i + j * c]) : 0.0f;
     }
     return true;
   }
   std::vector<float> a = h;
-  if (!Factor(a, ni)) return false;
+  if (!InverseCholeskyUpperInPlace(a, n)) return false;
   for (size_t i = 0; i < c; ++i) {
     for (size_t j = 0; j < c; ++j) h[i * c + j] = j >= i ? a[i + j * c] : 0.0f;
   }

@@ -61,6 +61,27 @@ std::vector<float> HessianAccumulator::Finalize() const {
   return h;
 }
 
+std::vector<float> HessianAccumulator::TakeFinalized() {
+  QF_CHECK_MSG(samples_ > 0, "Hessian with no samples");
+  std::vector<float> h;
+  if (precision_ == HessianPrecision::kF32) {
+    // Same arithmetic as Finalize: f * upper, mirrored; row i's upper part is read before it is rewritten
+    // and the lower part of row i is only written from rows above it.
+    h.swap(h32_);
+    const size_t c = static_cast<size_t>(cols_);
+    const float f = 2.0f / static_cast<float>(samples_);
+    for (size_t i = 0; i < c; ++i) {
+      for (size_t j = i; j < c; ++j) h[i * c + j] = h[j * c + i] = f * h[i * c + j];
+    }
+  } else {
+    h = Finalize();
+    std::vector<double>().swap(h64_);
+  }
+  std::vector<double>().swap(stage_);
+  samples_ = 0;
+  return h;
+}
+
 uint64_t HessianAccumulator::bytes() const {
   return h32_.size() * sizeof(float) + (h64_.size() + stage_.capacity()) * sizeof(double);
 }

@@ -23,6 +23,9 @@ class HessianAccumulator {
   int64_t samples() const { return samples_; }
   // 2/N * sum x x^T as float32 [cols, cols]; requires samples() > 0.
   std::vector<float> Finalize() const;
+  // The same values, reusing the accumulator's float32 buffer (no second [cols, cols] copy) and releasing
+  // its memory; the accumulator is empty afterwards.
+  std::vector<float> TakeFinalized();
   // Memory held by the accumulator, for the pipeline's peak-memory accounting.
   uint64_t bytes() const;
 
