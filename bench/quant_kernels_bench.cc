@@ -42,6 +42,7 @@ void Counters(benchmark::State& state, int64_t n, double weight_bytes) {
 
 void BM_W4A16(benchmark::State& state) {
   const int64_t n = state.range(0);
+  W();  // the weights are built outside the timed loop
   std::vector<float> x(static_cast<size_t>(n * kIn), 0.5f), y(static_cast<size_t>(n * kOut));
   for (auto _ : state) {
     MatMulW4A16(x.data(), n, kIn, W().packed.data(), W().gscales.data(), kGroup, kOut, y.data());
@@ -53,6 +54,7 @@ BENCHMARK(BM_W4A16)->Arg(1)->Arg(4)->Arg(16)->Arg(64)->Arg(256)->Unit(benchmark:
 
 void BM_W8A16(benchmark::State& state) {
   const int64_t n = state.range(0);
+  W();  // the weights are built outside the timed loop
   std::vector<float> x(static_cast<size_t>(n * kIn), 0.5f), y(static_cast<size_t>(n * kOut));
   for (auto _ : state) {
     MatMulW8A16(x.data(), n, kIn, W().i8.data(), W().cscales.data(), kIn, kOut, y.data());
@@ -64,6 +66,7 @@ BENCHMARK(BM_W8A16)->Arg(1)->Arg(4)->Arg(16)->Arg(64)->Arg(256)->Unit(benchmark:
 
 void BM_W8A8(benchmark::State& state) {
   const int64_t n = state.range(0);
+  W();  // the weights are built outside the timed loop
   std::vector<float> x(static_cast<size_t>(n * kIn), 0.5f), y(static_cast<size_t>(n * kOut));
   for (auto _ : state) {
     MatMulW8A8(x.data(), n, kIn, W().i8.data(), W().cscales.data(), W().sums.data(), kOut, y.data());
@@ -75,6 +78,7 @@ BENCHMARK(BM_W8A8)->Arg(1)->Arg(4)->Arg(16)->Arg(64)->Arg(256)->Unit(benchmark::
 
 void BM_GemmI8(benchmark::State& state) {
   const int64_t n = state.range(0);
+  W();
   std::vector<int8_t> a(static_cast<size_t>(n * kIn), 3);
   std::vector<int32_t> acc(static_cast<size_t>(n * kOut));
   for (auto _ : state) {

@@ -12,8 +12,11 @@
 //            y[t, r] = (s_t · s_w[r]) · Σ_i a[t, i] · w[r, i]     (int32 accumulation, exact)
 //
 // Dispatch: every entry point splits output rows over ThreadPool::Global() and calls one Highway
-// kernel (HWY_DYNAMIC_DISPATCH) per tile. The int8 dot product uses target intrinsics where Highway 1.0.3
-// has no op: AVX-512 VNNI vpdpbusd on HWY_AVX3_DL, maddubs on AVX2/AVX3/SSSE3/SSE4, plain C elsewhere.
+// kernel (HWY_DYNAMIC_DISPATCH) per tile. Target intrinsics where Highway 1.0.3 has no op:
+//   W4A16 on AVX3/AVX3_DL  nibbles looked up in a per-(row, group) table of s · code with vpermps;
+//   int8 dot product       AVX-512 VNNI vpdpbusd on HWY_AVX3_DL (from 16 tokens on: 32-row × 8-token
+//                          register tiles over weight rows repacked per thread into the VNNI layout),
+//                          maddubs on AVX2/AVX3/SSSE3/SSE4, plain C elsewhere.
 // Every kernel has a scalar twin in ref/quant_ref.h (the test oracle).
 #pragma once
 
@@ -45,7 +48,8 @@ std::vector<int32_t> Int8RowSums(const int8_t* w, int64_t m, int64_t k);
 void MatMulW8A8(const float* x, int64_t n, int64_t k, const int8_t* w, const float* w_scales,
                 const int32_t* row_sums, int64_t m, float* y);
 
-// The integer core: acc[t, r] = Σ_i a[t, i] · w[r, i] for already quantized activations a [n, k].
+// The integer core: acc[t, r] = Σ_i a[t, i] · w[r, i] for already quantized activations a [n, k] in
+// [−127, 127] (what QuantizeActivationI8 yields; the maddubs path needs |a| ≤ 127).
 void GemmI8(const int8_t* a, int64_t n, int64_t k, const int8_t* w, const int32_t* row_sums, int64_t m,
             int32_t* acc);
 

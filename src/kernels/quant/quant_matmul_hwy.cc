@@ -88,15 +88,63 @@ HWY_INLINE void W4Block(const float* xp, const float* xsum, int64_t k, const uin
       y[t * m + r + q] = hn::GetLane(hn::SumOfLanes(df, acc[q][t])) - 8.0f * corr[q][t];
 }
 
+#undef QFORGE_W4_LUT  // foreach_target re-includes this file once per target
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+// 16 float lanes: one vpermps looks a nibble up in a 16-entry table, since it reads only the low 4 bits of
+// each 32-bit index. Per row and group the table holds s · (c − 8) for c = 0..15, so each nibble plane
+// costs a shift, a lookup and the FMAs (no mask, no convert, no per-group correction):
+//   y = Σ_g Σ_{i ∈ g} (s_g · code_i) · x_i
+#define QFORGE_W4_LUT 1
+template <int R, int NT>
+HWY_INLINE void W4LutBlock(const float* xp, int64_t k, const uint32_t* packed, int64_t words, const float* scales,
+                           int64_t groups, int64_t group, int64_t r, float* y, int64_t m) {
+  constexpr int64_t L = 16, B = 8 * L;
+  const int64_t bpg = group / B;
+  const __m512 codes = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
+  __m512 acc[R][NT];
+  for (int q = 0; q < R; ++q)
+    for (int t = 0; t < NT; ++t) acc[q][t] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    __m512 tab[R];
+    for (int q = 0; q < R; ++q) tab[q] = _mm512_mul_ps(_mm512_set1_ps(scales[(r + q) * groups + g]), codes);
+    for (int64_t b = g * bpg; b < (g + 1) * bpg; ++b) {
+      __m512i wv[R];
+      for (int q = 0; q < R; ++q) wv[q] = _mm512_loadu_si512(packed + (r + q) * words + b * L);
+      for (int j = 0; j < 8; ++j) {
+        __m512 xv[NT];
+        for (int t = 0; t < NT; ++t) xv[t] = _mm512_loadu_ps(xp + t * k + b * B + j * L);
+        for (int q = 0; q < R; ++q) {
+          // (srl by a count register: srli needs an immediate once unoptimized, as in the ASan build.)
+          const __m512i idx = j == 0 ? wv[q] : _mm512_srl_epi32(wv[q], _mm_cvtsi32_si128(4 * j));
+          const __m512 c = _mm512_permutexvar_ps(idx, tab[q]);
+          for (int t = 0; t < NT; ++t) acc[q][t] = _mm512_fmadd_ps(c, xv[t], acc[q][t]);
+        }
+      }
+    }
+  }
+  for (int q = 0; q < R; ++q)
+    for (int t = 0; t < NT; ++t) y[t * m + r + q] = _mm512_reduce_add_ps(acc[q][t]);
+}
+#endif
+
 template <int NT>
 HWY_INLINE void W4Tokens(const float* xp, const float* xsum, int64_t k, const uint32_t* packed, const float* scales,
                          int64_t group, int64_t r0, int64_t r1, float* y, int64_t m) {
-  // Rows per register tile: the R·NT group and total accumulators must fit the register file.
-  constexpr int R = NT == 1 ? 8 : NT == 2 ? 4 : 2;
   const int64_t words = k / 8, groups = k / group;
   int64_t r = r0;
+#ifdef QFORGE_W4_LUT
+  // Rows per register tile. One token: 8 rows, i.e. 8 weight streams in flight; 6 rows (no spills) computed
+  // faster from cache but streamed from DRAM at 60% of the 8-row speed (qforge bench, same run).
+  constexpr int R = NT == 1 ? 8 : NT == 2 ? 4 : 2;
+  (void)xsum;
+  for (; r + R <= r1; r += R) W4LutBlock<R, NT>(xp, k, packed, words, scales, groups, group, r, y, m);
+  for (; r < r1; ++r) W4LutBlock<1, NT>(xp, k, packed, words, scales, groups, group, r, y, m);
+#else
+  // Rows per register tile: the R·NT group and total accumulators must fit the register file.
+  constexpr int R = NT == 1 ? 8 : NT == 2 ? 4 : 2;
   for (; r + R <= r1; r += R) W4Block<R, NT>(xp, xsum, k, packed, words, scales, groups, group, r, y, m);
   for (; r < r1; ++r) W4Block<1, NT>(xp, xsum, k, packed, words, scales, groups, group, r, y, m);
+#endif
 }
 
 // Rows [r0, r1) for all n tokens (xp: n permuted rows of k; xsum: [n, k/group]; y: [n, m]).
@@ -200,6 +248,8 @@ float QuantizeActivationImpl(const float* x, int64_t k, int8_t* q) {
 // --------------------------------------------------------------------------------------------- int8 GEMM
 // acc[t, r] = Σ a[t, i] · w[r, i] for tokens [0, n) and rows [r0, r1), in 4×4 register tiles.
 // Preconditions: a ∈ [−127, 127] (QuantizeActivationI8 never yields −128), k ≤ kMaxW8A8K.
+#undef QFORGE_I8_PACKED  // foreach_target re-includes this file once per target
+#undef QFORGE_I8_PLAIN
 #if HWY_TARGET == HWY_AVX3_DL
 // Highway 1.0.3's AVX3_DL target string names avxvnni but not avx512vnni (its CPU detection requires VNNI):
 // add it for the int8 code below.
@@ -225,6 +275,137 @@ HWY_INLINE __m512i LoadA(const int8_t* p) {
 HWY_INLINE __m512i LoadW(const int8_t* p) { return _mm512_loadu_si512(p); }
 HWY_INLINE void Dot(I8Acc& acc, __m512i a, __m512i w) { acc.v = _mm512_dpbusd_epi32(acc.v, a, w); }
 constexpr bool kBiased = true;
+
+// Many tokens: a 32-row × 8-token register tile with no horizontal sums. Each block of 32 weight rows is
+// repacked once into the VNNI layout pk[i/4][row][i%4] (i < k4 = k − k%4) with the bias on the weight side,
+// u = w + 128 (w XOR 0x80) as the unsigned operand, and every 4-byte group of a token's activations is
+// broadcast as the signed operand:  Σ_i u·a = Σ_i w·a + 128·Σ_i a, so acc = dot − 128·Σ_{i<k4} a[t, i].
+// |dot| ≤ k · 255 · 128 < 2^31 for k ≤ kMaxW8A8K; a may be any int8. GCC 12 copies the accumulators of the
+// vpdpbusd builtin around the loop (and spills them), so the instruction is inline asm on named registers.
+constexpr int64_t kPackRows = 32;
+constexpr int kPackTokens = 8;
+#define QF_VNNI_STEP(u)                                                                               \
+  if constexpr (TN > (u)) {                                                                           \
+    int32_t x;                                                                                        \
+    std::memcpy(&x, at + (u) * k + i, 4);                                                             \
+    const __m512i xv = _mm512_set1_epi32(x);                                                          \
+    __asm__("vpdpbusd %[x], %[w], %[c]" : [c] "+v"(c0_##u) : [w] "v"(w0), [x] "v"(xv));               \
+    __asm__("vpdpbusd %[x], %[w], %[c]" : [c] "+v"(c1_##u) : [w] "v"(w1), [x] "v"(xv));               \
+  }
+
+// Writes acc (or, with y, the W8A8 floats (s_t · s_w) · acc) for rows [r, r + 32) and tokens [t0, t0 + TN).
+struct PackedOut {
+  const int8_t* a;
+  int64_t k, k4, m;
+  const int32_t* a_sums;    // Σ_i a[t, i] over the whole row
+  const int8_t* tail_w;     // w[r + q, k4 + j] at [j · 32 + q]
+  int32_t* acc;             // int32 output, or with y the floats (s_t[t] · w_scales[r]) · acc
+  const float *s_t, *w_scales;
+  float* y;
+};
+
+HWY_INLINE void PackedStore(const PackedOut& o, int64_t t, int64_t r, __m512i c0, __m512i c1) {
+  const int8_t* at = o.a + t * o.k;
+  int32_t head_sum = o.a_sums[t];
+  for (int64_t i = o.k4; i < o.k; ++i) head_sum -= at[i];
+  __m512i v[2] = {c0, c1};
+  for (int h = 0; h < 2; ++h) {
+    __m512i s = _mm512_sub_epi32(v[h], _mm512_set1_epi32(128 * head_sum));
+    for (int64_t j = 0; j < o.k - o.k4; ++j) {
+      const auto* tw = reinterpret_cast<const __m128i*>(o.tail_w + j * kPackRows + 16 * h);
+      const __m512i wt = _mm512_cvtepi8_epi32(_mm_loadu_si128(tw));
+      s = _mm512_add_epi32(s, _mm512_mullo_epi32(wt, _mm512_set1_epi32(at[o.k4 + j])));
+    }
+    const int64_t at_out = t * o.m + r + 16 * h;
+    if (o.y != nullptr) {
+      // The twin's epilogue, lane by lane: (s_t · s_w) · float(acc), each product rounded to float.
+      const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(o.s_t[t]), _mm512_loadu_ps(o.w_scales + r + 16 * h));
+      _mm512_storeu_ps(o.y + at_out, _mm512_mul_ps(sc, _mm512_cvtepi32_ps(s)));
+    } else {
+      _mm512_storeu_si512(o.acc + at_out, s);
+    }
+  }
+}
+
+template <int TN>
+HWY_NOINLINE void PackedTile(const uint8_t* pk, const PackedOut& o, int64_t t0, int64_t r) {
+  const int64_t k = o.k, k4 = o.k4;
+  const int8_t* at = o.a + t0 * k;
+  __m512i c0_0 = _mm512_setzero_si512(), c0_1 = c0_0, c0_2 = c0_0, c0_3 = c0_0, c0_4 = c0_0, c0_5 = c0_0,
+          c0_6 = c0_0, c0_7 = c0_0, c1_0 = c0_0, c1_1 = c0_0, c1_2 = c0_0, c1_3 = c0_0, c1_4 = c0_0,
+          c1_5 = c0_0, c1_6 = c0_0, c1_7 = c0_0;
+  for (int64_t i = 0; i < k4; i += 4) {
+    const __m512i w0 = _mm512_loadu_si512(pk + i * kPackRows), w1 = _mm512_loadu_si512(pk + i * kPackRows + 64);
+    QF_VNNI_STEP(0) QF_VNNI_STEP(1) QF_VNNI_STEP(2) QF_VNNI_STEP(3)
+    QF_VNNI_STEP(4) QF_VNNI_STEP(5) QF_VNNI_STEP(6) QF_VNNI_STEP(7)
+  }
+  const __m512i c0[8] = {c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7};
+  const __m512i c1[8] = {c1_0, c1_1, c1_2, c1_3, c1_4, c1_5, c1_6, c1_7};
+  for (int u = 0; u < TN; ++u) PackedStore(o, t0 + u, r, c0[u], c1[u]);
+}
+#undef QF_VNNI_STEP
+
+// Repacks bytes [i, i + 64) of 16 rows (stride k): out[64·j + 4·q + b] = w[q, i + 4j + b] XOR 0x80, a 16 × 16
+// transpose of 4-byte groups (unpack 32 → unpack 64 → two 128-bit lane shuffles). Gathers were ~10× slower.
+HWY_INLINE void Transpose16x16Dwords(const int8_t* base, int64_t k, int64_t i, uint8_t* out) {
+  __m512i t[16], u[16];
+  for (int q = 0; q < 16; q += 2) {
+    const __m512i r0 = _mm512_loadu_si512(base + q * k + i), r1 = _mm512_loadu_si512(base + (q + 1) * k + i);
+    t[q] = _mm512_unpacklo_epi32(r0, r1);      // lane L: r0.d(4L), r1.d(4L), r0.d(4L+1), r1.d(4L+1)
+    t[q + 1] = _mm512_unpackhi_epi32(r0, r1);  // lane L: r0.d(4L+2), r1.d(4L+2), r0.d(4L+3), r1.d(4L+3)
+  }
+  for (int g = 0; g < 4; ++g) {  // u[4g + c], lane L: rows 4g..4g+3 of dword 4L + c
+    u[4 * g + 0] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+    u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+  }
+  const __m512i bias = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
+  for (int c = 0; c < 4; ++c) {
+    const __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
+    const __m512i v2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44);
+    const __m512i v3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
+    _mm512_storeu_si512(out + (c + 0) * 128, _mm512_xor_si512(_mm512_shuffle_i32x4(v0, v2, 0x88), bias));
+    _mm512_storeu_si512(out + (c + 4) * 128, _mm512_xor_si512(_mm512_shuffle_i32x4(v0, v2, 0xDD), bias));
+    _mm512_storeu_si512(out + (c + 8) * 128, _mm512_xor_si512(_mm512_shuffle_i32x4(v1, v3, 0x88), bias));
+    _mm512_storeu_si512(out + (c + 12) * 128, _mm512_xor_si512(_mm512_shuffle_i32x4(v1, v3, 0xDD), bias));
+  }
+}
+
+// Rows [r0, r0 + 32·blocks) for all n tokens.
+HWY_INLINE void PackedRows(const int8_t* a, int64_t n, int64_t k, const int8_t* w, const int32_t* a_sums,
+                           int64_t r0, int64_t blocks, int32_t* acc, const float* s_t, const float* w_scales,
+                           float* y, int64_t m) {
+  const int64_t k4 = k - k % 4;
+  std::vector<uint8_t> pk(static_cast<size_t>(std::max<int64_t>(k4, 4) * kPackRows));
+  std::vector<int8_t> tail_w(static_cast<size_t>(4 * kPackRows));
+  const PackedOut o{a, k, k4, m, a_sums, tail_w.data(), acc, s_t, w_scales, y};
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t r = r0 + b * kPackRows;
+    for (int64_t h = 0; h < kPackRows / 16; ++h) {
+      const int8_t* base = w + (r + 16 * h) * k;
+      int64_t i = 0;
+      for (; i + 64 <= k4; i += 64) Transpose16x16Dwords(base, k, i, pk.data() + i * kPackRows + 64 * h);
+      for (; i < k4; i += 4) {
+        for (int64_t q = 0; q < 16; ++q) {
+          uint32_t v;
+          std::memcpy(&v, base + q * k + i, 4);
+          v ^= 0x80808080u;
+          std::memcpy(pk.data() + i * kPackRows + 64 * h + 4 * q, &v, 4);
+        }
+      }
+    }
+    for (int64_t q = 0; q < kPackRows; ++q)
+      for (int64_t j = 0; j < k - k4; ++j) tail_w[static_cast<size_t>(j * kPackRows + q)] = w[(r + q) * k + k4 + j];
+    using TileFn = void (*)(const uint8_t*, const PackedOut&, int64_t, int64_t);
+    static constexpr TileFn kTail[kPackTokens] = {nullptr,        &PackedTile<1>, &PackedTile<2>, &PackedTile<3>,
+                                                  &PackedTile<4>, &PackedTile<5>, &PackedTile<6>, &PackedTile<7>};
+    int64_t t = 0;
+    for (; t + kPackTokens <= n; t += kPackTokens) PackedTile<8>(pk.data(), o, t, r);
+    if (t < n) kTail[n - t](pk.data(), o, t, r);
+  }
+}
+#define QFORGE_I8_PACKED 1
 #elif HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3
 // maddubs(|w|, sign(a, w)): |w| ≤ 128 as u8, |a| ≤ 127, so each 16-bit pair sum ≤ 32512 never saturates.
 constexpr int64_t kI8Vec = 32;
@@ -265,10 +446,24 @@ constexpr bool kBiased = false;
 #define QFORGE_I8_PLAIN 1
 #endif
 
+// acc_out[t · m + r], or with y the W8A8 floats (s_t[t] · w_scales[r]) · acc (the twin's epilogue).
+struct I8Out {
+  int32_t* acc;
+  const float *s_t, *w_scales;
+  float* y;
+  HWY_INLINE void Put(int64_t t, int64_t r, int64_t m, int32_t v) const {
+    if (y != nullptr) {
+      y[t * m + r] = (s_t[t] * w_scales[r]) * static_cast<float>(v);
+    } else {
+      acc[t * m + r] = v;
+    }
+  }
+};
+
 #ifndef QFORGE_I8_PLAIN
 template <int R, int NT>
 HWY_INLINE void I8Block(const int8_t* a, int64_t k, const int8_t* w, const int32_t* row_sums, int64_t r,
-                        int32_t* acc_out, int64_t m) {
+                        const I8Out& out, int64_t m) {
   I8Acc acc[R][NT];
   for (int q = 0; q < R; ++q)
     for (int t = 0; t < NT; ++t) acc[q][t].Zero();
@@ -290,38 +485,61 @@ HWY_INLINE void I8Block(const int8_t* a, int64_t k, const int8_t* w, const int32
       int32_t s = acc[q][t].Sum();
       if (kBiased) s -= 128 * (row_sums[r + q] - tail_w);
       for (int64_t i = kv; i < k; ++i) s += static_cast<int32_t>(a[t * k + i]) * wr[i];
-      acc_out[t * m + r + q] = s;
+      out.Put(t, r + q, m, s);
     }
   }
 }
 #endif
 
-void GemmI8TileImpl(const int8_t* a, int64_t n, int64_t k, const int8_t* w, const int32_t* row_sums, int64_t r0,
-                    int64_t r1, int32_t* acc, int64_t m) {
+// Tokens at or above which the AVX3_DL kernel repacks 32-row weight blocks (PackedRows): below it the
+// repacking would cost about as much as the products.
+constexpr int64_t kPackedMinTokens = 16;
+
+// Rows [r0, r1) for all n tokens: int32 sums into acc, or (y != null) the W8A8 floats (s_t · s_w) · acc.
+// a_sums[t] = Σ_i a[t, i] (used by the packed AVX3_DL kernel).
+void GemmI8TileImpl(const int8_t* a, int64_t n, int64_t k, const int8_t* w, const int32_t* row_sums,
+                    const int32_t* a_sums, int64_t r0, int64_t r1, int32_t* acc, const float* s_t,
+                    const float* w_scales, float* y, int64_t m) {
 #ifdef QFORGE_I8_PLAIN
   (void)row_sums;
+  (void)a_sums;
   for (int64_t t = 0; t < n; ++t) {
     for (int64_t r = r0; r < r1; ++r) {
       int32_t s = 0;
       for (int64_t i = 0; i < k; ++i) s += static_cast<int32_t>(a[t * k + i]) * w[r * k + i];
-      acc[t * m + r] = s;
+      I8Out{acc, s_t, w_scales, y}.Put(t, r, m, s);
     }
   }
 #else
+#ifdef QFORGE_I8_PACKED
+  if (n >= kPackedMinTokens) {
+    const int64_t blocks = (r1 - r0) / kPackRows;
+    PackedRows(a, n, k, w, a_sums, r0, blocks, acc, s_t, w_scales, y, m);
+    r0 += blocks * kPackRows;  // leftover rows: the dot-product kernel below
+  }
+#else
+  (void)a_sums;
+#endif
   // Row blocks whose weights stay in L2 while all token tiles pass over them.
   const int64_t row_block = std::max<int64_t>(4, (384 * 1024 / std::max<int64_t>(k, 1)) / 4 * 4);
   for (int64_t rb = r0; rb < r1; rb += row_block) {
     const int64_t re = std::min(r1, rb + row_block);
+    auto out_at = [&](int64_t t) {  // the outputs seen from token t on
+      return I8Out{acc == nullptr ? nullptr : acc + t * m, s_t == nullptr ? nullptr : s_t + t, w_scales,
+                   y == nullptr ? nullptr : y + t * m};
+    };
     int64_t t = 0;
     for (; t + 4 <= n; t += 4) {
       int64_t r = rb;
-      for (; r + 4 <= re; r += 4) I8Block<4, 4>(a + t * k, k, w, row_sums, r, acc + t * m, m);
-      for (; r < re; ++r) I8Block<1, 4>(a + t * k, k, w, row_sums, r, acc + t * m, m);
+      const I8Out o = out_at(t);
+      for (; r + 4 <= re; r += 4) I8Block<4, 4>(a + t * k, k, w, row_sums, r, o, m);
+      for (; r < re; ++r) I8Block<1, 4>(a + t * k, k, w, row_sums, r, o, m);
     }
     for (; t < n; ++t) {
       int64_t r = rb;
-      for (; r + 4 <= re; r += 4) I8Block<4, 1>(a + t * k, k, w, row_sums, r, acc + t * m, m);
-      for (; r < re; ++r) I8Block<1, 1>(a + t * k, k, w, row_sums, r, acc + t * m, m);
+      const I8Out o = out_at(t);
+      for (; r + 4 <= re; r += 4) I8Block<4, 1>(a + t * k, k, w, row_sums, r, o, m);
+      for (; r < re; ++r) I8Block<1, 1>(a + t * k, k, w, row_sums, r, o, m);
     }
   }
 #endif
@@ -425,13 +643,16 @@ HWY_EXPORT(StreamSumImpl);
 namespace {
 
 // Output rows per ParallelFor chunk, a multiple of the 8-row register tile. Few tokens: ≥ 64 KB of weights
-// per chunk (many chunks balance the load). Many tokens: one chunk per thread, so each thread's row blocks
-// (L2-sized, inside the kernels) reuse every activation tile as long as possible.
+// per chunk (many chunks balance the load). Many tokens: a quarter of a thread's share, a multiple of the
+// packed int8 kernel's 32-row blocks; the row blocks inside the kernels (L2-sized) reuse every activation
+// tile, so larger chunks gain nothing.
 size_t RowGrain(int64_t m, int64_t k_bytes, int64_t n) {
   const auto threads = static_cast<int64_t>(ThreadPool::Global().num_threads());
-  const int64_t rows = n >= 16 ? (m + threads - 1) / threads
+  // (About 4 chunks per thread either way: a busy core then delays only its current chunk.)
+  const int64_t rows = n >= 16 ? (m + 4 * threads - 1) / (4 * threads)
                                : std::max<int64_t>(16, (64 * 1024) / std::max<int64_t>(k_bytes, 1));
-  return static_cast<size_t>(std::max<int64_t>(1, std::min<int64_t>(m, (rows + 7) / 8 * 8)));
+  const int64_t multiple = n >= 16 ? 32 : 8;
+  return static_cast<size_t>(std::max<int64_t>(1, std::min<int64_t>(m, (rows + multiple - 1) / multiple * multiple)));
 }
 
 // Scalar fallback for shapes the vector kernel does not tile (k or group not a multiple of 8 lanes × 8).
@@ -532,9 +753,10 @@ void GemmI8(const int8_t* a, int64_t n, int64_t k, const int8_t* w, const int32_
             int32_t* acc) {
   QF_CHECK(n >= 0 && m >= 0 && k > 0 && k <= kMaxW8A8K);
   if (n == 0 || m == 0) return;
+  const std::vector<int32_t> a_sums = Int8RowSums(a, n, k);
   ThreadPool::Global().ParallelFor(static_cast<size_t>(m), RowGrain(m, k, n), [&](size_t r0, size_t r1) {
-    HWY_DYNAMIC_DISPATCH(GemmI8TileImpl)(a, n, k, w, row_sums, static_cast<int64_t>(r0), static_cast<int64_t>(r1),
-                                         acc, m);
+    HWY_DYNAMIC_DISPATCH(GemmI8TileImpl)(a, n, k, w, row_sums, a_sums.data(), static_cast<int64_t>(r0),
+                                         static_cast<int64_t>(r1), acc, nullptr, nullptr, nullptr, m);
   });
 }
 
@@ -544,16 +766,20 @@ void MatMulW8A8(const float* x, int64_t n, int64_t k, const int8_t* w, const flo
   if (n == 0 || m == 0) return;
   std::vector<int8_t> a(static_cast<size_t>(n * k));
   std::vector<float> s(static_cast<size_t>(n));
-  for (int64_t t = 0; t < n; ++t) s[static_cast<size_t>(t)] = QuantizeActivationI8(x + t * k, k, a.data() + t * k);
-  std::vector<int32_t> acc(static_cast<size_t>(n * m));
-  ThreadPool::Global().ParallelFor(static_cast<size_t>(m), RowGrain(m, k, n), [&](size_t r0, size_t r1) {
-    const int64_t b = static_cast<int64_t>(r0), e = static_cast<int64_t>(r1);
-    HWY_DYNAMIC_DISPATCH(GemmI8TileImpl)(a.data(), n, k, w, row_sums, b, e, acc.data(), m);
-    for (int64_t t = 0; t < n; ++t) {
-      for (int64_t r = b; r < e; ++r) {
-        y[t * m + r] = (s[static_cast<size_t>(t)] * w_scales[r]) * static_cast<float>(acc[static_cast<size_t>(t * m + r)]);
-      }
+  std::vector<int32_t> a_sums(static_cast<size_t>(n));
+  ThreadPool::Global().ParallelFor(static_cast<size_t>(n), 8, [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; ++t) {
+      const int64_t ti = static_cast<int64_t>(t);
+      s[t] = QuantizeActivationI8(x + ti * k, k, a.data() + ti * k);
+      int32_t sum = 0;
+      for (int64_t i = 0; i < k; ++i) sum += a[t * static_cast<size_t>(k) + static_cast<size_t>(i)];
+      a_sums[t] = sum;
     }
+  });
+  // The epilogue (s_t · s_w) · acc runs inside the tiles: no [n, m] int32 buffer.
+  ThreadPool::Global().ParallelFor(static_cast<size_t>(m), RowGrain(m, k, n), [&](size_t r0, size_t r1) {
+    HWY_DYNAMIC_DISPATCH(GemmI8TileImpl)(a.data(), n, k, w, row_sums, a_sums.data(), static_cast<int64_t>(r0),
+                                         static_cast<int64_t>(r1), nullptr, s.data(), w_scales, y, m);
   });
 }
 

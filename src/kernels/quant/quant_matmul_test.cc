@@ -92,8 +92,9 @@ struct Shape {
 TEST(QuantKernels, W4A16MatchesTwin) {
   // Token counts hit the 4-token tile and each remainder; m the 4-row tile and leftover rows; group 32 on
   // k 256 runs the scalar fallback on wide targets and the vector kernel on 128-bit ones.
+  // One token over m = 19: two 8-row tiles plus 3 single rows.
   for (const Shape s : {Shape{1, 7, 256, 128}, Shape{5, 13, 512, 128}, Shape{3, 9, 256, 32}, Shape{9, 6, 1024, 256},
-                        Shape{2, 4, 64, 64}}) {
+                        Shape{2, 4, 64, 64}, Shape{1, 19, 384, 128}}) {
     SCOPED_TRACE(testing::Message() << "n=" << s.n << " m=" << s.m << " k=" << s.k << " g=" << s.group);
     const auto words = RandomWords(static_cast<size_t>(s.m * s.k / 8), 11);
     auto scales = RandomF(static_cast<size_t>(s.m * s.k / s.group), 12);
@@ -159,9 +160,12 @@ TEST(QuantKernels, ActivationQuantizationIsExact) {
 
 TEST(QuantKernels, GemmI8IsExact) {
   // k: below one vector, exact multiples of 16/32/64 bytes, and tails; w spans the full int8 range
-  // (−128 included), a the range the activation quantizer produces ([−127, 127]).
+  // (−128 included), a the range the activation quantizer produces ([−127, 127]). n ≥ 16 with m ≥ 32 runs
+  // the packed 32-row × 8-token AVX3_DL kernel (kPackedMinTokens): token tiles and tails (37 = 4·8 + 5),
+  // leftover rows (70 = 2·32 + 6), k % 4 tails (203, 2) and k < 4 (2: no packed part at all).
   for (const Shape s : {Shape{1, 3, 1, 0}, Shape{4, 4, 64, 0}, Shape{5, 9, 63, 0}, Shape{9, 13, 200, 0},
-                        Shape{2, 5, 1000, 0}, Shape{7, 8, 4096, 0}}) {
+                        Shape{2, 5, 1000, 0}, Shape{7, 8, 4096, 0}, Shape{37, 70, 203, 0}, Shape{16, 64, 4096, 0},
+                        Shape{24, 33, 2, 0}, Shape{19, 96, 1001, 0}}) {
     SCOPED_TRACE(testing::Message() << "n=" << s.n << " m=" << s.m << " k=" << s.k);
     const auto w = RandomI8(static_cast<size_t>(s.m * s.k), 41, -128, 127);
     const auto a = RandomI8(static_cast<size_t>(s.n * s.k), 42, -127, 127);
@@ -174,19 +178,29 @@ TEST(QuantKernels, GemmI8IsExact) {
       EXPECT_EQ(got, want);
     });
   }
-  // Extremes: every product at its largest magnitude (|a| = 127, w = −128) over a long row.
+  // Extremes: every product at its largest magnitude (|a| = 127, w = −128 or 127) over a long row, for one
+  // token (dot-product kernel) and for 16 tokens × 32 rows (packed kernel).
   const int64_t k = 4096;
-  std::vector<int8_t> w(static_cast<size_t>(k), -128), a(static_cast<size_t>(k), -127);
-  const auto sums = Int8RowSums(w.data(), 1, k);
-  ForEachTarget([&] {
-    int32_t got = 0;
-    GemmI8(a.data(), 1, k, w.data(), sums.data(), 1, &got);
-    EXPECT_EQ(got, 127 * 128 * k);
-  });
+  for (const int64_t n : {1, 16}) {
+    const int64_t m = n == 1 ? 1 : 32;
+    for (const int wv : {-128, 127}) {
+      SCOPED_TRACE(testing::Message() << "extreme n=" << n << " w=" << wv);
+      const std::vector<int8_t> w(static_cast<size_t>(m * k), static_cast<int8_t>(wv));
+      const std::vector<int8_t> a(static_cast<size_t>(n * k), static_cast<int8_t>(wv < 0 ? -127 : 127));
+      const auto sums = Int8RowSums(w.data(), m, k);
+      ForEachTarget([&] {
+        std::vector<int32_t> got(static_cast<size_t>(n * m), 0);
+        GemmI8(a.data(), n, k, w.data(), sums.data(), m, got.data());
+        for (int32_t g : got) ASSERT_EQ(g, 127 * (wv < 0 ? 128 : 127) * k);
+      });
+    }
+  }
 }
 
 TEST(QuantKernels, W8A8IsBitExactWithTwin) {
-  for (const Shape s : {Shape{1, 7, 256, 0}, Shape{6, 9, 333, 0}, Shape{17, 12, 512, 0}}) {
+  // n ≥ 16 with m ≥ 32: the packed AVX3_DL kernel's float epilogue (plus its leftover rows, m = 33, 70).
+  for (const Shape s : {Shape{1, 7, 256, 0}, Shape{6, 9, 333, 0}, Shape{17, 12, 512, 0}, Shape{40, 70, 333, 0},
+                        Shape{16, 33, 1024, 0}}) {
     SCOPED_TRACE(testing::Message() << "n=" << s.n << " m=" << s.m << " k=" << s.k);
     const auto w = RandomI8(static_cast<size_t>(s.m * s.k), 51, -128, 127);
     auto ws = RandomF(static_cast<size_t>(s.m), 52);
