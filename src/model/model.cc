@@ -64,13 +64,22 @@ std::unique_ptr<LinearWeight> WeightLinear(const Tensor& t, const std::string& n
   return MakeDenseLinear(t, name);
 }
 
-std::unique_ptr<LinearWeight> Linear(const TensorSource& src, const std::string& name, int64_t out, int64_t in) {
+std::unique_ptr<LinearWeight> Linear(const TensorSource& src, const std::string& name, int64_t out, int64_t in,
+                                     const LinearProvider& provider) {
+  if (provider) {
+    if (auto w = provider(name, out, in)) {
+      if (w->out_features() != out || w->in_features() != in) {
+        Fail("{}: {} is [{}, {}], expected [{}, {}]", src.Describe(), name, w->out_features(), w->in_features(), out, in);
+      }
+      return w;
+    }
+  }
   return WeightLinear(Require(src, name, {out, in}), name);
 }
 
 }  // namespace
 
-Model::Model(ModelConfig config, const TensorSource& src) : config_(std::move(config)) {
+Model::Model(ModelConfig config, const TensorSource& src, const LinearProvider& provider) : config_(std::move(config)) {
   const ModelConfig& c = config_;
   ValidateConfig(c, src.Describe());
   const int64_t hs = c.hidden_size, qd = c.q_dim(), kvd = c.kv_dim(), is = c.intermediate_size;
@@ -85,7 +94,7 @@ Model::Model(ModelConfig config, const TensorSource& src) : config_(std::move(co
   }
   final_norm_ = Vector(src, "model.norm.weight", hs);
   if (src.Has("lm_head.weight")) {
-    lm_head_ = Linear(src, "lm_head.weight", c.vocab_size, hs);
+    lm_head_ = Linear(src, "lm_head.weight", c.vocab_size, hs, provider);
   } else if (c.tie_word_embeddings) {
     lm_head_ = WeightLinear(embed_, embed_name);
   } else {
@@ -101,7 +110,7 @@ Model::Model(ModelConfig config, const TensorSource& src) : config_(std::move(co
     const int64_t in_dims[kNumLinearKinds] = {hs, hs, hs, qd, hs, hs, is};
     for (int k = 0; k < kNumLinearKinds; ++k) {
       const std::string name = p + std::string(LinearModuleName(static_cast<LinearKind>(k))) + ".weight";
-      w.linear[static_cast<size_t>(k)] = Linear(src, name, out_dims[k], in_dims[k]);
+      w.linear[static_cast<size_t>(k)] = Linear(src, name, out_dims[k], in_dims[k], provider);
     }
     if (c.attention_bias) {
       w.q_bias = Vector(src, p + "self_attn.q_proj.bias", qd);

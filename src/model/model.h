@@ -11,7 +11,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -22,10 +24,15 @@
 
 namespace qforge::model {
 
+// Supplies a Linear weight in its own (e.g. quantized) form instead of reading `weight_name` from the
+// TensorSource; nullptr = read the tensor as usual. The result must have the given shape.
+using LinearProvider =
+    std::function<std::unique_ptr<LinearWeight>(const std::string& weight_name, int64_t out, int64_t in)>;
+
 class Model {
  public:
   // Validates the config and every tensor's presence and shape; throws qforge::Error naming the tensor.
-  Model(ModelConfig config, const TensorSource& tensors);
+  Model(ModelConfig config, const TensorSource& tensors, const LinearProvider& provider = {});
 
   const ModelConfig& config() const { return config_; }
   int num_layers() const { return static_cast<int>(layers_.size()); }

@@ -7,6 +7,7 @@
 #include "export/gguf_vocab.h"
 #include "formats/gguf/gguf_file.h"
 #include "hf/checkpoint.h"
+#include "io/mapped_file.h"
 #include "hf/gguf_model.h"
 #include "pipeline/native_weights.h"
 #include "pipeline/load_w8a8.h"
@@ -60,10 +61,22 @@ LoadedModel LoadModel(const std::string& path, const LoadOptions& options) {
   } else {
     Fail("{}: no such file or directory", path);
   }
-  m.model = std::make_unique<model::Model>(m.config, *m.tensors);
-  // W8A8 compressed-tensors: int8 per-token activations before every W8A8 Linear, as vLLM runs it.
-  if (m.format == "hf") ApplyW8A8Linears(*m.model, path);
-  if (options.native_weights) m.native_summary = UseNativeQuantizedWeights(m).summary;
+  // compressed-tensors: quantized Linears are built in their native form straight from the packed tensors
+  // (never inflated); the rest comes dequantized from the reader.
+  NativeWeightsReport ct_report;
+  model::LinearProvider provider;
+  if (m.format == "hf" && options.native_weights) provider = CompressedTensorsLinearProvider(path, &ct_report);
+  m.model = std::make_unique<model::Model>(m.config, *m.tensors, provider);
+  if (provider) {
+    m.native_summary = NativeSummary(ct_report);
+    // The packed tensors were copied into the native Linears: drop their mapped pages from the resident set
+    // (pages still in use, e.g. a BF16 embedding, come back from the page cache on access).
+    io::ReleaseAllMappedPages();
+  } else {
+    // W8A8 compressed-tensors on the dense path: int8 per-token activations all the same, as vLLM runs it.
+    if (m.format == "hf") ApplyW8A8Linears(*m.model, path);
+    if (options.native_weights) m.native_summary = UseNativeQuantizedWeights(m).summary;
+  }
   return m;
 }
 

@@ -26,6 +26,29 @@ bool IsInt8SymWeights(const std::optional<ct::QuantizationArgs>& a) {
 
 }  // namespace
 
+bool IsW8A8Group(const ct::ConfigGroup& g) { return IsDynamicInt8Token(g.input_activations) && IsInt8SymWeights(g.weights); }
+
+std::unique_ptr<model::LinearWeight> W8A8FromDecoded(ct::DecodedLinear d, const std::string& where) {
+  auto q = std::make_shared<codecs::QuantizedMatrix>();
+  q->rows = d.out;
+  q->cols = d.in;
+  q->spec.bits = 8;
+  q->spec.symmetric = true;
+  q->spec.strategy = codecs::IntStrategy::kChannel;
+  q->params.dtype = d.scale_dtype;
+  q->params.groups = 1;
+  q->params.param_rows = d.out;
+  if (d.scales.size() == 1) {
+    q->params.scales.assign(static_cast<size_t>(d.out), d.scales[0]);  // tensor scale: same for every row
+  } else if (static_cast<int64_t>(d.scales.size()) == d.out) {
+    q->params.scales = std::move(d.scales);
+  } else {
+    Fail("{}: {} has {} weight scales; expected 1 or {} for a W8A8 Linear", where, d.prefix, d.scales.size(), d.out);
+  }
+  q->codes = std::move(d.codes);
+  return MakeW8A8Linear(std::move(q));
+}
+
 int ApplyW8A8Linears(model::Model& model, const std::string& dir) {
   const auto cfg = ct::ReadQuantizationConfig(dir);
   if (!cfg) return 0;
@@ -48,26 +71,7 @@ int ApplyW8A8Linears(model::Model& model, const std::string& dir) {
         continue;
       const ct::ConfigGroup& g = ct::GroupForModule(*cfg, prefix, raw->Describe());
       if (!IsDynamicInt8Token(g.input_activations) || !IsInt8SymWeights(g.weights)) continue;
-      ct::DecodedLinear d = ct::DecodeLinear(*raw, *cfg, prefix);
-      auto q = std::make_shared<codecs::QuantizedMatrix>();
-      q->rows = d.out;
-      q->cols = d.in;
-      q->spec.bits = 8;
-      q->spec.symmetric = true;
-      q->spec.strategy = codecs::IntStrategy::kChannel;
-      q->params.dtype = d.scale_dtype;
-      q->params.groups = 1;
-      q->params.param_rows = d.out;
-      if (d.scales.size() == 1) {
-        q->params.scales.assign(static_cast<size_t>(d.out), d.scales[0]);  // tensor scale: same for every row
-      } else if (static_cast<int64_t>(d.scales.size()) == d.out) {
-        q->params.scales = std::move(d.scales);
-      } else {
-        Fail("{}: {} has {} weight scales; expected 1 or {} for a W8A8 Linear", raw->Describe(), prefix,
-             d.scales.size(), d.out);
-      }
-      q->codes = std::move(d.codes);
-      model.SetLinear(l, k, MakeW8A8Linear(std::move(q)));
+      model.SetLinear(l, k, W8A8FromDecoded(ct::DecodeLinear(*raw, *cfg, prefix), raw->Describe()));
       ++replaced;
     }
   }

@@ -7,10 +7,13 @@
 
 #include "codecs/int/pack_int32.h"
 #include "core/error.h"
+#include "formats/compressed_tensors/layout.h"
 #include "formats/compressed_tensors/quant_config.h"
 #include "formats/compressed_tensors/reader.h"
 #include "formats/safetensors/checkpoint.h"
+#include "io/mapped_file.h"
 #include "model/quantized_linear.h"
+#include "pipeline/load_w8a8.h"
 
 namespace qforge::pipeline {
 namespace {
@@ -27,6 +30,10 @@ bool Ignored(const compressed_tensors::QuantizationConfig& c, const std::string&
 std::unique_ptr<model::LinearWeight> FromDecoded(const compressed_tensors::DecodedLinear& d,
                                                  const compressed_tensors::ConfigGroup& g, std::string* kind) {
   if (!d.args.symmetric || !d.g_idx.empty() || !d.zeros.empty()) return nullptr;
+  if (g.input_activations && IsW8A8Group(g)) {
+    *kind = "W8A8";
+    return W8A8FromDecoded(d, d.prefix);
+  }
   const bool act_int8 = g.input_activations && g.input_activations->num_bits == 8 &&
                         g.input_activations->type == "int" && g.input_activations->dynamic &&
                         g.input_activations->strategy == "token" && g.input_activations->symmetric;
@@ -54,6 +61,56 @@ std::unique_ptr<model::LinearWeight> FromDecoded(const compressed_tensors::Decod
 }
 
 }  // namespace
+
+std::string NativeSummary(const NativeWeightsReport& r) {
+  std::string parts;
+  for (const auto& [k, n] : r.kinds) parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", k, n);
+  return fmt::format("{} of {} Linears native{}", r.replaced, r.replaced + r.kept_dense,
+                     parts.empty() ? "" : " (" + parts + ")");
+}
+
+model::LinearProvider CompressedTensorsLinearProvider(const std::string& dir, NativeWeightsReport* report) {
+  auto config = compressed_tensors::ReadQuantizationConfig(dir);
+  if (!config) return {};
+  std::shared_ptr<const TensorSource> raw = safetensors::OpenCheckpoint(dir);
+  auto cfg = std::make_shared<const compressed_tensors::QuantizationConfig>(std::move(*config));
+  return [raw, cfg, dir, report](const std::string& name, int64_t, int64_t) -> std::unique_ptr<model::LinearWeight> {
+    constexpr std::string_view kSuffix = ".weight";
+    if (name.size() <= kSuffix.size() || name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+      return nullptr;
+    }
+    const std::string prefix = name.substr(0, name.size() - kSuffix.size());
+    // Quantized Linears (pack- or int-quantized) carry a <prefix>.weight_scale; dense ones do not.
+    if (Ignored(*cfg, prefix) || !raw->Has(compressed_tensors::PartName(prefix, compressed_tensors::kWeightScale))) {
+      ++report->kept_dense;
+      return nullptr;
+    }
+    const auto& group = compressed_tensors::GroupForModule(*cfg, prefix, dir);
+    if (!group.weights) {
+      ++report->kept_dense;
+      return nullptr;
+    }
+    std::string kind;
+    auto w = FromDecoded(compressed_tensors::DecodeLinear(*raw, *cfg, prefix), group, &kind);
+    // The stored tensors have been copied: their mapped pages need not stay resident (peak memory ≈ the
+    // quantized size instead of twice it).
+    for (std::string_view part : {compressed_tensors::kWeight, compressed_tensors::kWeightPacked,
+                                  compressed_tensors::kWeightScale}) {
+      const std::string n = compressed_tensors::PartName(prefix, part);
+      if (raw->Has(n)) {
+        const Tensor t = raw->Get(n);
+        io::ReleaseMappedPages(t.bytes(), t.nbytes());
+      }
+    }
+    if (!w) {
+      ++report->kept_dense;
+      return nullptr;
+    }
+    ++report->replaced;
+    ++report->kinds[kind];
+    return w;
+  };
+}
 
 NativeWeightsReport UseNativeQuantizedWeights(LoadedModel& m) {
   NativeWeightsReport rep;
@@ -117,10 +174,8 @@ NativeWeightsReport UseNativeQuantizedWeights(LoadedModel& m) {
       }
     }
   }
-  std::string parts;
-  for (const auto& [k, n] : kinds) parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", k, n);
-  rep.summary = fmt::format("{} of {} Linears native{}", rep.replaced, rep.replaced + rep.kept_dense,
-                            parts.empty() ? "" : " (" + parts + ")");
+  rep.kinds = std::move(kinds);
+  rep.summary = NativeSummary(rep);
   return rep;
 }
 

@@ -8,6 +8,9 @@
 // resident size of the replaced weights is their quantized size.
 #pragma once
 
+#include <map>
+#include <string>
+
 #include <string>
 
 #include "pipeline/load_model.h"
@@ -16,11 +19,21 @@ namespace qforge::pipeline {
 
 struct NativeWeightsReport {
   int replaced = 0, kept_dense = 0;
+  std::map<std::string, int> kinds;  // kernel name → count
   std::string summary;  // e.g. "112 of 112 Linears native (Q4_K 64, Q6_K 48)"
 };
 
 // `m` as returned by LoadModel (format "gguf" or "hf"; an hf directory without a compressed-tensors
 // quantization_config is left alone).
 NativeWeightsReport UseNativeQuantizedWeights(LoadedModel& m);
+
+// For building a model straight from a compressed-tensors directory without inflating its Linears: each
+// quantized Linear with a native kernel (W4A16, W8A16, W8A8 as above) is decoded from the raw checkpoint
+// into its native form; every other weight is left to the dequantizing reader (the provider returns
+// nullptr). `report` (kept alive by the caller) counts what was supplied. nullopt-like empty function when
+// `dir` has no quantization_config.
+model::LinearProvider CompressedTensorsLinearProvider(const std::string& dir, NativeWeightsReport* report);
+// The report's summary line ("112 of 112 Linears native (W4A16 112)") from its counts.
+std::string NativeSummary(const NativeWeightsReport& r);
 
 }  // namespace qforge::pipeline

@@ -6,6 +6,8 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 
+#include "kernels/quant/quant_matmul.h"
+
 namespace qforge::pipeline {
 namespace {
 
@@ -13,27 +15,18 @@ class W8A8Linear final : public model::LinearWeight {
  public:
   explicit W8A8Linear(std::shared_ptr<const codecs::QuantizedMatrix> q) : q_(std::move(q)) {
     QF_CHECK(q_->spec.bits == 8 && q_->spec.symmetric && q_->spec.strategy == codecs::IntStrategy::kChannel);
+    QF_CHECK(q_->cols <= kernels::kMaxW8A8K);
+    scales_.resize(static_cast<size_t>(q_->rows));
+    for (int64_t r = 0; r < q_->rows; ++r) scales_[static_cast<size_t>(r)] = q_->params.scale(r, 0);
+    row_sums_ = kernels::Int8RowSums(q_->codes.data(), q_->rows, q_->cols);
   }
   int64_t out_features() const override { return q_->rows; }
   int64_t in_features() const override { return q_->cols; }
   DType dtype() const override { return DType::kI8; }
+  // The int8 kernels of kernels/quant (VNNI where present): per-token activation quantization as
+  // QuantizeActivationRow below, exact int32 sums, y = (s_t · s_w) · acc.
   void Apply(const float* x, int64_t n_tokens, float* y) const override {
-    const int64_t k = q_->cols, m = q_->rows;
-    std::vector<int8_t> qx(static_cast<size_t>(n_tokens * k));
-    std::vector<float> sx(static_cast<size_t>(n_tokens));
-    for (int64_t t = 0; t < n_tokens; ++t) sx[t] = QuantizeActivationRow(x + t * k, k, qx.data() + t * k);
-    ThreadPool::Global().ParallelFor(static_cast<size_t>(m), 16, [&](size_t o0, size_t o1) {
-      for (size_t o = o0; o < o1; ++o) {
-        const int8_t* w = q_->codes.data() + o * static_cast<size_t>(k);
-        const float sw = q_->params.scale(static_cast<int64_t>(o), 0);
-        for (int64_t t = 0; t < n_tokens; ++t) {
-          const int8_t* a = qx.data() + t * k;
-          int32_t acc = 0;
-          for (int64_t j = 0; j < k; ++j) acc += static_cast<int32_t>(a[j]) * static_cast<int32_t>(w[j]);
-          y[t * m + static_cast<int64_t>(o)] = sx[static_cast<size_t>(t)] * sw * static_cast<float>(acc);
-        }
-      }
-    });
+    kernels::MatMulW8A8(x, n_tokens, q_->cols, q_->codes.data(), scales_.data(), row_sums_.data(), q_->rows, y);
   }
   Tensor DenseF32() const override {
     Tensor t = Tensor::Zeros(DType::kF32, {q_->rows, q_->cols});
@@ -46,6 +39,8 @@ class W8A8Linear final : public model::LinearWeight {
 
  private:
   std::shared_ptr<const codecs::QuantizedMatrix> q_;
+  std::vector<float> scales_;
+  std::vector<int32_t> row_sums_;
 };
 
 }  // namespace
