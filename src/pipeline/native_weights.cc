@@ -30,17 +30,21 @@ bool Ignored(const compressed_tensors::QuantizationConfig& c, const std::string&
 std::unique_ptr<model::LinearWeight> FromDecoded(const compressed_tensors::DecodedLinear& d,
                                                  const compressed_tensors::ConfigGroup& g, std::string* kind) {
   if (!d.args.symmetric || !d.g_idx.empty() || !d.zeros.empty()) return nullptr;
-  if (g.input_activations && IsW8A8Group(g)) {
+  if (g.input_activations) {
+    // W8A8 (vLLM semantics: dynamic per-token int8 activations): pipeline/w8a8_linear. Other activation
+    // schemes keep the dense path.
+    const bool act_int8 = g.input_activations->num_bits == 8 && g.input_activations->type == "int" &&
+                          g.input_activations->dynamic && g.input_activations->strategy == "token" &&
+                          g.input_activations->symmetric;
+    if (!act_int8 || d.args.num_bits != 8) return nullptr;
+    if (!IsW8A8Group(g) && (d.groups != 1 || d.scales.size() != static_cast<size_t>(d.out))) return nullptr;
     *kind = "W8A8";
     return W8A8FromDecoded(d, d.prefix);
   }
-  const bool act_int8 = g.input_activations && g.input_activations->num_bits == 8 &&
-                        g.input_activations->type == "int" && g.input_activations->dynamic &&
-                        g.input_activations->strategy == "token" && g.input_activations->symmetric;
   if (d.scales.size() != static_cast<size_t>(d.out * d.groups)) return nullptr;  // per-tensor scale
   if (d.in % d.groups != 0) return nullptr;
   const int64_t group = d.in / d.groups;
-  if (d.args.num_bits == 4 && !g.input_activations && d.in % 8 == 0 && group % 8 == 0) {
+  if (d.args.num_bits == 4 && d.in % 8 == 0 && group % 8 == 0) {
     const auto words = codecs::PackInt32(d.codes, d.out, d.in, 4, 1, d.prefix);
     Tensor packed = Tensor::Zeros(DType::kI32, {d.out, d.in / 8});
     std::copy(words.begin(), words.end(), packed.mutable_data<uint32_t>());
@@ -50,12 +54,6 @@ std::unique_ptr<model::LinearWeight> FromDecoded(const compressed_tensors::Decod
   if (d.args.num_bits != 8) return nullptr;
   Tensor codes = Tensor::Zeros(DType::kI8, {d.out, d.in});
   std::copy(d.codes.begin(), d.codes.end(), codes.mutable_data<int8_t>());
-  if (act_int8) {
-    if (d.groups != 1) return nullptr;
-    *kind = "W8A8";
-    return model::MakeW8A8Linear(std::move(codes), d.scales, d.out, d.in, d.prefix);
-  }
-  if (g.input_activations) return nullptr;  // some other activation scheme: keep the dense path
   *kind = "W8A16";
   return model::MakeW8A16Linear(std::move(codes), d.scales, d.out, d.in, group, d.prefix);
 }
@@ -141,38 +139,9 @@ NativeWeightsReport UseNativeQuantizedWeights(LoadedModel& m) {
     const std::string head = m.tensors->Has("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight";
     visit(head, [&](auto w) { m.model->SetLmHead(std::move(w)); });
   } else if (m.format == "hf") {
-    auto config = compressed_tensors::ReadQuantizationConfig(m.path);
-    if (!config) {
-      rep.summary = "dense checkpoint (no quantization_config)";
-      return rep;
-    }
-    const auto raw = safetensors::OpenCheckpoint(m.path);
-    for (int l = 0; l < layers; ++l) {
-      for (int k = 0; k < model::kNumLinearKinds; ++k) {
-        const auto kind = static_cast<model::LinearKind>(k);
-        const std::string prefix = Prefix(l, kind);
-        if (Ignored(*config, prefix)) {
-          ++rep.kept_dense;
-          continue;
-        }
-        const auto& group = compressed_tensors::GroupForModule(*config, prefix, m.path);
-        if (group.input_activations) continue;  // W8A8: ApplyW8A8Linears (load_w8a8.h) runs those
-        if (!group.weights) {
-          ++rep.kept_dense;
-          continue;
-        }
-        const auto decoded = compressed_tensors::DecodeLinear(*raw, *config, prefix);
-        std::string kind_name;
-        auto w = FromDecoded(decoded, group, &kind_name);
-        if (!w) {
-          ++rep.kept_dense;
-          continue;
-        }
-        m.model->SetLinear(l, kind, std::move(w));
-        ++kinds[kind_name];
-        ++rep.replaced;
-      }
-    }
+    // compressed-tensors Linears are made native while the model is built (CompressedTensorsLinearProvider).
+    rep.summary = "dense checkpoint (no quantization_config)";
+    return rep;
   }
   rep.kinds = std::move(kinds);
   rep.summary = NativeSummary(rep);

@@ -1,16 +1,15 @@
-// Native quantized inference: swaps a loaded model's Linear weights for implementations that keep the
-// checkpoint's quantized form and run the kernels of kernels/quant (model/quantized_linear.h):
+// Native quantized inference: Linear weights that keep the checkpoint's quantized form and run the kernels
+// of kernels/quant and codecs/ggml/dot (model/quantized_linear.h):
 //   GGUF            block types (Q8_0, Q4_K, Q6_K, ...) are native from the start (model::Model keeps them);
-//                   F16 / BF16 Linears and lm_head → activations rounded to the weight type (llama.cpp)
-//   compressed-tensors  symmetric int, no g_idx, weight-only: 4-bit group → W4A16; 8-bit → W8A16
-//                   (W8A8 groups are left to ApplyW8A8Linears, load_w8a8.h)
-// Other Linears stay as loaded (dense). The dense copies made at load are released on replacement, so the
-// resident size of the replaced weights is their quantized size.
+//                   UseNativeQuantizedWeights gives F16 / BF16 Linears and lm_head llama.cpp's activation
+//                   rounding
+//   compressed-tensors  built while the model is constructed (CompressedTensorsLinearProvider): symmetric
+//                   int, no g_idx: 4-bit group → W4A16; 8-bit weight-only → W8A16; 8-bit with dynamic
+//                   per-token int8 activations → W8A8 (pipeline/w8a8_linear.h)
+// Other Linears stay dense.
 #pragma once
 
 #include <map>
-#include <string>
-
 #include <string>
 
 #include "pipeline/load_model.h"
@@ -23,8 +22,8 @@ struct NativeWeightsReport {
   std::string summary;  // e.g. "112 of 112 Linears native (Q4_K 64, Q6_K 48)"
 };
 
-// `m` as returned by LoadModel (format "gguf" or "hf"; an hf directory without a compressed-tensors
-// quantization_config is left alone).
+// `m` as returned by LoadModel: a GGUF gets the F16 / BF16 rounding above; an hf directory is left alone
+// (its quantized Linears come from the provider below).
 NativeWeightsReport UseNativeQuantizedWeights(LoadedModel& m);
 
 // For building a model straight from a compressed-tensors directory without inflating its Linears: each

@@ -19,8 +19,8 @@ int32_t Dot32(const int8_t* q, const int8_t* a, int n) {
   return s;
 }
 
-const uint8_t* Q8_0Qs(const uint8_t* blk) { return blk + 2; }
-float Q8_0D(const uint8_t* blk) { return FromHalf(static_cast<uint16_t>(blk[0] | (blk[1] << 8))); }
+// The f16 field at p (little-endian, any alignment).
+float HalfAt(const uint8_t* p) { return FromHalf(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
 
 // ------------------------------------------------------------------------------------- 32-element types
 // Codes of one 32-element block as int8 (offset applied for the _0 types, raw for the _1 types).
@@ -69,13 +69,10 @@ float Dot32Types(DType t, const uint8_t* w, const uint8_t* a, int64_t k) {
     Codes32(t, blk, q);
     if (one) {
       const auto* act = reinterpret_cast<const BlockQ8_1Act*>(a) + b;
-      const float d = FromHalf(static_cast<uint16_t>(blk[0] | (blk[1] << 8)));
-      const float m = FromHalf(static_cast<uint16_t>(blk[2] | (blk[3] << 8)));
-      sum += (d * FromHalf(act->d)) * static_cast<float>(Dot32(q, act->qs, 32)) + m * FromHalf(act->s);
+      sum += (HalfAt(blk) * FromHalf(act->d)) * static_cast<float>(Dot32(q, act->qs, 32)) + HalfAt(blk + 2) * FromHalf(act->s);
     } else {
       const uint8_t* act = a + b * 34;
-      sum += static_cast<float>(Dot32(q, reinterpret_cast<const int8_t*>(Q8_0Qs(act)), 32)) *
-             (FromHalf(static_cast<uint16_t>(blk[0] | (blk[1] << 8))) * Q8_0D(act));
+      sum += static_cast<float>(Dot32(q, reinterpret_cast<const int8_t*>(act + 2), 32)) * (HalfAt(blk) * HalfAt(act));
     }
   }
   return sum;
@@ -134,8 +131,8 @@ void DecodeK(DType t, const uint8_t* blk, KBlock* o) {
       const uint8_t* qh = five ? blk + 16 : nullptr;
       const uint8_t* qs = five ? blk + 48 : blk + 16;
       o->sub = 32;
-      o->d = FromHalf(static_cast<uint16_t>(dd[0] | (dd[1] << 8)));
-      o->dmin = FromHalf(static_cast<uint16_t>(dd[2] | (dd[3] << 8)));
+      o->d = HalfAt(dd);
+      o->dmin = HalfAt(dd + 2);
       for (int j = 0; j < 8; ++j) {
         uint8_t sc, mn;
         GetScaleMinK4(j, scales, &sc, &mn);

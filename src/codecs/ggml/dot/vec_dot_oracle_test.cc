@@ -14,6 +14,7 @@
 
 #include "codecs/ggml/dot/vec_dot.h"
 #include "codecs/ggml/ggml_codecs.h"
+#include "codecs/ggml/ggml_oracle_lib.h"
 
 namespace qforge::codecs::ggml {
 namespace {
@@ -21,7 +22,8 @@ namespace {
 // Same float-ordering bound as vec_dot_test.cc (integer block sums exact; float accumulation differs).
 constexpr double kDotRelTol = 1e-5;
 
-const std::string kBins = std::string(QFORGE_REPO_DIR) + "/tests/oracle/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/";
+// The directory of ggml_oracle_lib.h's libggml-base.so: the CPU backend variants lie beside it.
+const std::string kBins = testing::GgmlBaseLibPath().substr(0, testing::GgmlBaseLibPath().rfind('/') + 1);
 const char* const kVariants[] = {"sapphirerapids", "zen4", "cooperlake", "icelake", "cannonlake", "cascadelake",
                                  "skylakex", "alderlake", "haswell", "piledriver", "ivybridge", "sandybridge",
                                  "sse42", "x64"};
