@@ -111,17 +111,17 @@ void WeightedSumRowsImpl(const float* rows, int64_t ld, int64_t n_rows, const fl
 }
 
 void RmsNormRowImpl(const float* x, const float* w, int64_t len, float eps, float* out) {
+  // The mean of squares is summed in double from the float-rounded squares and the scale is formed in float:
+  // ggml's rms_norm order (llama.cpp), so a GGUF model's normalised activations, and with them their int8
+  // codes, are bit-identical to llama.cpp's (pipeline/convert_oracle_test). O(len) next to the O(len²)
+  // products that follow, so the sum stays a scalar loop.
+  double ss = 0;
+  for (int64_t i = 0; i < len; ++i) ss += static_cast<double>(x[i] * x[i]);
+  const float mean = static_cast<float>(ss / static_cast<double>(len));
+  const float scale = 1.0f / std::sqrt(mean + eps);
   const DF d;
   const int64_t n = static_cast<int64_t>(hn::Lanes(d));
   const int64_t k_vec = len - len % n;
-  auto acc = hn::Zero(d);
-  for (int64_t i = 0; i < k_vec; i += n) {
-    const auto v = hn::LoadU(d, x + i);
-    acc = hn::MulAdd(v, v, acc);
-  }
-  float ss = hn::GetLane(hn::SumOfLanes(d, acc));
-  for (int64_t i = k_vec; i < len; ++i) ss += x[i] * x[i];
-  const float scale = 1.0f / std::sqrt(ss / static_cast<float>(len) + eps);
   const auto vs = hn::Set(d, scale);
   for (int64_t i = 0; i < k_vec; i += n) {
     hn::StoreU(hn::Mul(hn::Mul(hn::LoadU(d, x + i), vs), hn::LoadU(d, w + i)), d, out + i);

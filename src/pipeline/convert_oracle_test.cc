@@ -4,8 +4,10 @@
 //   * the F32 re-export of stories260K gives llama.cpp exactly the log-probs of the original file;
 //   * on the F32 files, qforge's own forward pass (pipeline::LoadModel) agrees with llama.cpp's log-probs
 //     within 1e-4, and qforge on the HF directory agrees with llama.cpp on our F32 GGUF of it;
-//   * on the quantized files (Q8_0, Q4_K_M, Q5_K_M) qforge agrees with llama.cpp within 1e-3 at the median
-//     position (activation-code flips explained in the test); F16 files to F16 precision.
+//   * on the quantized (Q8_0, Q4_K_M, Q5_K_M) and F16 files, qforge's logits are compared with llama.cpp's raw
+//     logits (tests/oracle/llama_logits.cc: libllama dlopened, one batch, F32 KV cache) from the CPU backend ggml
+//     picks here, and held to the agreement llama.cpp has with itself: its portable SSE4.2 build against that
+//     same backend (see QforgeMatchesLlamaCppOnQuantizedFiles for why that is the right yardstick).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "export/gguf_vocab.h"
+#include "pipeline/convert_llama_oracle.h"
 #include "formats/gguf/gguf_file.h"
 #include "pipeline/convert.h"
 #include "pipeline/load_model.h"
@@ -34,6 +37,11 @@ const std::string kStories260K = std::string(QFORGE_SHARED_DIR) + "/models/stori
 const std::string kTinyStories = std::string(QFORGE_SHARED_DIR) + "/models/TinyStories-656K";
 const std::string kOracleDir = std::string(QFORGE_REPO_DIR) + "/tests/oracle";
 const std::vector<std::string> kTypes = {"F32", "F16", "Q8_0", "Q4_K_M", "Q5_K_M"};
+const std::vector<std::string> kLowPrecisionTypes = {"F16", "Q8_0", "Q4_K_M", "Q5_K_M"};
+const std::string kLlamaLogits = std::string(QFORGE_BINARY_DIR) + "/tests/oracle/qforge_llama_logits";
+// llama.cpp's portable CPU build (no AVX); x64 is the fallback when this machine's best backend is sse42 itself.
+constexpr const char* kPortableCpu = "sse42";
+constexpr const char* kPortableCpuFallback = "x64";
 constexpr const char* kText = "Once upon a time, there was a little girl named Lily. She loved to play outside.";
 
 // Same tensors, same llama.cpp: the log-probs must agree to float noise (measured: exactly equal).
@@ -69,6 +77,92 @@ OracleRun RunOracle(const std::string& model, const std::vector<int32_t>& tokens
   }
   r.rows = j["rows"].get<std::vector<std::vector<double>>>();
   return r;
+}
+
+// llama.cpp's raw float32 logits [n_tokens][n_vocab] from qforge_llama_logits; cpu = the backend library
+// ggml loaded. variant "" = the one ggml scores best for this machine (what node-llama-cpp uses).
+struct LogitsRun {
+  std::string cpu;
+  int64_t n_vocab = 0;
+  std::vector<std::vector<double>> log_probs;  // log-softmax of each row
+};
+
+std::vector<double> LogSoftmax(const float* row, int64_t v) {
+  double mx = row[0], sum = 0;
+  for (int64_t i = 1; i < v; ++i) mx = std::max<double>(mx, row[i]);
+  for (int64_t i = 0; i < v; ++i) sum += std::exp(row[i] - mx);
+  const double lse = mx + std::log(sum);
+  std::vector<double> out(static_cast<size_t>(v));
+  for (int64_t i = 0; i < v; ++i) out[static_cast<size_t>(i)] = row[i] - lse;
+  return out;
+}
+
+LogitsRun RunLlamaLogits(const std::string& model, const std::vector<int32_t>& tokens, const std::string& dir,
+                         const std::string& variant) {
+  LogitsRun r;
+  std::string ids;
+  for (int32_t t : tokens) ids += fmt::format("{}{}", ids.empty() ? "" : ",", t);
+  const std::string bins = fs::path(testing::LlamaLibPath()).parent_path().string();
+  const std::string out_file = fmt::format("{}/logits-{}.f32", dir, ::getpid());
+  const std::string cmd = fmt::format("'{}' '{}' '{}' {} '{}'{} 2>&1", kLlamaLogits, bins, model, ids, out_file,
+                                      variant.empty() ? "" : " --cpu " + variant);
+  std::string out;
+  int rc = -1;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    rc = ::pclose(p);
+  }
+  if (rc != 0) {
+    ADD_FAILURE() << cmd << "\n" << out;
+    return r;
+  }
+  for (std::string line; const char c : out + "\n") {
+    if (c != '\n') {
+      line += c;
+      continue;
+    }
+    if (line.rfind("cpu: ", 0) == 0) r.cpu = fs::path(line.substr(5)).filename().string();
+    if (line.rfind("n_vocab: ", 0) == 0) r.n_vocab = std::stoll(line.substr(9));
+    line.clear();
+  }
+  const size_t count = tokens.size() * static_cast<size_t>(r.n_vocab);
+  std::vector<float> logits(count);
+  FILE* f = std::fopen(out_file.c_str(), "rb");
+  const bool ok = f && std::fread(logits.data(), sizeof(float), count, f) == count;
+  if (f) std::fclose(f);
+  fs::remove(out_file);
+  if (!ok || r.n_vocab <= 0) {
+    ADD_FAILURE() << "no logits from " << cmd << "\n" << out;
+    return r;
+  }
+  for (size_t t = 0; t < tokens.size(); ++t) r.log_probs.push_back(LogSoftmax(logits.data() + t * static_cast<size_t>(r.n_vocab), r.n_vocab));
+  return r;
+}
+
+// Per position: max over the vocabulary of |a − b| log-prob.
+std::vector<double> ByPosition(const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  std::vector<double> out;
+  for (size_t t = 0; t < std::min(a.size(), b.size()); ++t) {
+    double worst = 0;
+    EXPECT_EQ(a[t].size(), b[t].size());
+    for (size_t v = 0; v < std::min(a[t].size(), b[t].size()); ++v) worst = std::max(worst, std::abs(a[t][v] - b[t][v]));
+    out.push_back(worst);
+  }
+  return out;
+}
+
+// qforge's log-probs (pipeline::LoadModel, one Forward over the sequence) for every position.
+std::vector<std::vector<double>> QforgeLogProbs(const std::string& model_path, const std::vector<int32_t>& tokens) {
+  const LoadedModel m = LoadModel(model_path);
+  const int64_t v = m.model->vocab_size();
+  std::vector<float> logits(tokens.size() * static_cast<size_t>(v));
+  m.model->Forward(tokens, logits.data());
+  std::vector<std::vector<double>> out;
+  for (size_t t = 0; t < tokens.size(); ++t) out.push_back(LogSoftmax(logits.data() + t * static_cast<size_t>(v), v));
+  return out;
 }
 
 // Max |a - b| over entries where both are finite.
@@ -138,21 +232,36 @@ class ConvertOracle : public ::testing::Test {
         (*runs_)[fmt::format("{}/{}", key, t)] = RunOracle(out, tokens_[key]);
       }
     }
+    ASSERT_TRUE(fs::exists(kLlamaLogits)) << kLlamaLogits << " is not built (target qforge_llama_logits)";
+    logits_ = new std::map<std::string, LogitsRun>();
+    for (const std::string key : {"s260", "ts"}) {
+      for (const auto& t : kLowPrecisionTypes) {
+        const std::string name = fmt::format("{}/{}", key, t);
+        LogitsRun native = RunLlamaLogits(Path(key, t), tokens_[key], *dir_, "");
+        const std::string portable = native.cpu == fmt::format("libggml-cpu-{}.so", kPortableCpu) ? kPortableCpuFallback
+                                                                                                   : kPortableCpu;
+        (*logits_)[name + "@portable"] = RunLlamaLogits(Path(key, t), tokens_[key], *dir_, portable);
+        (*logits_)[name] = std::move(native);
+      }
+    }
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);
     delete dir_;
     delete runs_;
+    delete logits_;
   }
   static std::string Path(const std::string& key, const std::string& type) {
     return fmt::format("{}/{}-{}.gguf", *dir_, key, type);
   }
   static std::string* dir_;
   static std::map<std::string, OracleRun>* runs_;
+  static std::map<std::string, LogitsRun>* logits_;  // "key/type" (this CPU's backend), "key/type@portable"
   static std::map<std::string, std::vector<int32_t>> tokens_;
 };
 std::string* ConvertOracle::dir_ = nullptr;
 std::map<std::string, OracleRun>* ConvertOracle::runs_ = nullptr;
+std::map<std::string, LogitsRun>* ConvertOracle::logits_ = nullptr;
 std::map<std::string, std::vector<int32_t>> ConvertOracle::tokens_;
 
 TEST_F(ConvertOracle, LlamaCppLoadsEveryOutput) {
@@ -191,53 +300,59 @@ TEST_F(ConvertOracle, TinyStoriesGgufMatchesTheHfModel) {
 }
 
 TEST_F(ConvertOracle, QforgeMatchesLlamaCppOnQuantizedFiles) {
-  // qforge runs GGUF block weights as llama.cpp's CPU backend does: activations quantized to Q8_0 / Q8_1 /
-  // Q8_K blocks (byte-identical to llama.cpp's quantize_row_q8_*, see codecs_oracle_test) and exact integer
-  // block sums. Where the float inputs of a quantized product agree, the log-probs agree to ~1e-5. But the
-  // unquantized operations (RMSNorm, attention, F16 products) are not bit-identical to llama.cpp's, and a
-  // 1e-7 difference that moves one activation across a rounding boundary changes that int8 code by one step
-  // (≈1% of its block's absmax): such a flip moves that position's log-probs by up to ~0.2 on these tiny
-  // models (measured; the same 1e-7 noise between two batch sizes of qforge itself flips codes the same way).
-  // So: the issue's 1e-3 bound must hold at the median position, and a position with a flip stays under a
-  // guard that still catches a wrong block layout or type (several nats).
-  // Known exception (open): TinyStories Q5_K_M (Q5_1 layers, Q8_0 tied output) differs from llama.cpp by
-  // ~0.1 at every position although its Q5_1 × Q8_1 products equal ggml_mul_mat's on the same operands
-  // (codecs_oracle_test: activation bytes, single dot products and batched products), stories260K's Q5_1
-  // layers agree, and a --pure Q5_K_M of the same model (Q5_1 everywhere) agrees to 1.1e-5 at every position:
-  // only the mix of Q5_1 with Q8_0 layers (blk.1 attn_v, ffn_down) disagrees. So 5 of the 6 files must pass.
+  // qforge runs GGUF block weights as llama.cpp's CPU backend does: activations quantized to Q8_0 / Q8_1 / Q8_K
+  // (F16 for F16 weights) exactly as llama.cpp does, then exact integer block sums. Where a product's float
+  // inputs are the same, its output is bit-identical to llama.cpp's (measured with llama.cpp's intermediate
+  // tensors: every quantized product of these files, given llama.cpp's own input). The unquantized operations
+  // (RMSNorm, attention, SiLU) agree only to ~1e-7, and a 1e-7 difference that moves one activation across a
+  // rounding boundary changes its int8 code by one step (≈1% of its block's absmax). On these tiny models that
+  // moves a position's log-probs by up to ~0.25, and a flip in the BOS position's V moves every later position.
+  //
+  // llama.cpp has the same property against itself: its portable build (kPortableCpu, no AVX) and the
+  // backend ggml picks for this CPU compute the same float operations in a different order and flip codes at
+  // different positions (measured here: up to 0.27 on TinyStories Q4_K_M / Q5_K_M, 0.2 on stories260K Q8_0; on
+  // F16 files up to 8e-3). So the issue's 1e-3 bound holds wherever no code flips, and the yardstick for the
+  // rest is llama.cpp's own cross-build spread:
+  //   * per file, qforge's worst position is within max(1e-3, kCrossBuildFactor × llama.cpp's worst
+  //     cross-build position): flips are discrete events, so one implementation's worst flip may land on a
+  //     more sensitive position than the other's (×2);
+  //   * over all quantized files, at least kMinShareWithinTol of the positions agree within 1e-3: a wrong block
+  //     layout, scale or rounding rule moves every position, flips move some.
   constexpr double kQuantTol = 1e-3;
-  constexpr double kFlipGuard = 0.5;
-  constexpr int kFilesAllowedToMissMedian = 1;
-  int missed = 0;
+  constexpr double kCrossBuildFactor = 2.0;
+  constexpr double kMinShareWithinTol = 0.5;
+  constexpr double kIdentical = 1e-6;  // log-softmax of bit-identical logits, up to double rounding
+  size_t within = 0, total = 0;
   for (const std::string key : {"s260", "ts"}) {
-    for (const auto& t : kTypes) {
-      if (t == "F32" || t == "F16") continue;
-      auto p = QforgeVsOracleByPosition(Path(key, t), (*runs_)[fmt::format("{}/{}", key, t)]);
-      ASSERT_FALSE(p.empty());
-      const double worst = *std::max_element(p.begin(), p.end());
-      const size_t within = static_cast<size_t>(std::count_if(p.begin(), p.end(), [&](double d) { return d <= kQuantTol; }));
-      std::nth_element(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(p.size() / 2), p.end());
-      const double median = p[p.size() / 2];
-      std::printf("[ oracle ] %s %s: qforge vs llama.cpp max |d log p| median over positions %.3g, max %.3g, "
-                  "%zu of %zu positions within %.0e\n", key.c_str(), t.c_str(), median, worst, within, p.size(), kQuantTol);
-      missed += median > kQuantTol;
-      EXPECT_LE(worst, kFlipGuard) << key << " " << t;
+    for (const auto& t : kLowPrecisionTypes) {
+      const std::string name = fmt::format("{}/{}", key, t);
+      const LogitsRun& native = (*logits_)[name];
+      const LogitsRun& portable = (*logits_)[name + "@portable"];
+      ASSERT_FALSE(native.log_probs.empty()) << name;
+      ASSERT_FALSE(portable.log_probs.empty()) << name;
+      ASSERT_NE(native.cpu, portable.cpu) << name << ": need two different llama.cpp CPU builds";
+      const auto q = ByPosition(QforgeLogProbs(Path(key, t), tokens_[key]), native.log_probs);
+      const auto s = ByPosition(portable.log_probs, native.log_probs);
+      const auto count = [](const std::vector<double>& d, double tol) {
+        return static_cast<size_t>(std::count_if(d.begin(), d.end(), [&](double x) { return x <= tol; }));
+      };
+      const double worst_q = *std::max_element(q.begin(), q.end());
+      const double worst_s = *std::max_element(s.begin(), s.end());
+      std::printf("[ oracle ] %s %s vs llama.cpp (%s), max |d log p| per position: qforge identical at %zu of %zu, "
+                  "within %.0e at %zu, worst %.3g; llama.cpp %s: identical at %zu, within %.0e at %zu, worst %.3g\n",
+                  key.c_str(), t.c_str(), native.cpu.c_str(), count(q, kIdentical), q.size(), kQuantTol,
+                  count(q, kQuantTol), worst_q, portable.cpu.c_str(), count(s, kIdentical), kQuantTol,
+                  count(s, kQuantTol), worst_s);
+      EXPECT_LE(worst_q, std::max(kQuantTol, kCrossBuildFactor * worst_s)) << name;
+      if (t != "F16") {
+        within += count(q, kQuantTol);
+        total += q.size();
+      }
     }
   }
-  EXPECT_LE(missed, kFilesAllowedToMissMedian);
-}
-
-TEST_F(ConvertOracle, F16FilesAgreeWithLlamaCppToF16Precision) {
-  // F16 weights: qforge rounds the activations to F16 first (llama.cpp's vec_dot_type for F16), but
-  // llama.cpp's own F16 results differ between its batched (llamafile sgemm) and single-token paths by
-  // ~7e-3 on these models (measured), so no single emulation agrees to 1e-3. Bound: a few F16 ulps of the
-  // logits (|logit| ≲ 20, 2^-11 relative).
-  constexpr double kF16Tol = 0.02;
-  for (const std::string key : {"s260", "ts"}) {
-    const double d = QforgeVsOracle(Path(key, "F16"), (*runs_)[fmt::format("{}/F16", key)]);
-    std::printf("[ oracle ] %s F16: qforge vs llama.cpp max |d log p| = %.3g\n", key.c_str(), d);
-    EXPECT_LE(d, kF16Tol) << key;
-  }
+  std::printf("[ oracle ] quantized files: qforge within %.0e of llama.cpp at %zu of %zu positions\n", kQuantTol,
+              within, total);
+  EXPECT_GE(static_cast<double>(within), kMinShareWithinTol * static_cast<double>(total));
 }
 
 }  // namespace
