@@ -7,7 +7,9 @@
 //   * on the quantized (Q8_0, Q4_K_M, Q5_K_M) and F16 files, qforge's logits are compared with llama.cpp's raw
 //     logits (tests/oracle/llama_logits.cc: libllama dlopened, one batch, F32 KV cache) from the CPU backend ggml
 //     picks here, and held to the agreement llama.cpp has with itself: its portable SSE4.2 build against that
-//     same backend (see QforgeMatchesLlamaCppOnQuantizedFiles for why that is the right yardstick).
+//     same backend (see QforgeMatchesLlamaCppOnQuantizedFiles for why that is the right yardstick);
+//   * given llama.cpp's own input (its intermediate tensors), every quantized product of every layer and the
+//     lm_head equals llama.cpp's output to float accumulation order (QuantizedProductsEqualLlamaCppsGivenItsInputs).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -25,6 +27,7 @@
 #include "pipeline/convert_llama_oracle.h"
 #include "formats/gguf/gguf_file.h"
 #include "pipeline/convert.h"
+#include "model/observer.h"
 #include "pipeline/load_model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -98,14 +101,15 @@ std::vector<double> LogSoftmax(const float* row, int64_t v) {
 }
 
 LogitsRun RunLlamaLogits(const std::string& model, const std::vector<int32_t>& tokens, const std::string& dir,
-                         const std::string& variant) {
+                         const std::string& variant, const std::string& dump_dir = "") {
   LogitsRun r;
   std::string ids;
   for (int32_t t : tokens) ids += fmt::format("{}{}", ids.empty() ? "" : ",", t);
   const std::string bins = fs::path(testing::LlamaLibPath()).parent_path().string();
   const std::string out_file = fmt::format("{}/logits-{}.f32", dir, ::getpid());
-  const std::string cmd = fmt::format("'{}' '{}' '{}' {} '{}'{} 2>&1", kLlamaLogits, bins, model, ids, out_file,
-                                      variant.empty() ? "" : " --cpu " + variant);
+  const std::string cmd = fmt::format("'{}' '{}' '{}' {} '{}'{}{} 2>&1", kLlamaLogits, bins, model, ids, out_file,
+                                      variant.empty() ? "" : " --cpu " + variant,
+                                      dump_dir.empty() ? "" : " --dump '" + dump_dir + "'");
   std::string out;
   int rc = -1;
   if (FILE* p = ::popen(cmd.c_str(), "r")) {
@@ -139,6 +143,17 @@ LogitsRun RunLlamaLogits(const std::string& model, const std::vector<int32_t>& t
   }
   for (size_t t = 0; t < tokens.size(); ++t) r.log_probs.push_back(LogSoftmax(logits.data() + t * static_cast<size_t>(r.n_vocab), r.n_vocab));
   return r;
+}
+
+// A float32 file of exactly `count` values, or {} when it is missing or has another size.
+std::vector<float> ReadF32(const std::string& path, int64_t count) {
+  std::error_code ec;
+  if (fs::file_size(path, ec) != static_cast<uintmax_t>(count) * sizeof(float) || ec) return {};
+  std::vector<float> v(static_cast<size_t>(count));
+  FILE* f = std::fopen(path.c_str(), "rb");
+  const bool ok = f && std::fread(v.data(), sizeof(float), v.size(), f) == v.size();
+  if (f) std::fclose(f);
+  return ok ? v : std::vector<float>{};
 }
 
 // Per position: max over the vocabulary of |a − b| log-prob.
@@ -353,6 +368,71 @@ TEST_F(ConvertOracle, QforgeMatchesLlamaCppOnQuantizedFiles) {
   std::printf("[ oracle ] quantized files: qforge within %.0e of llama.cpp at %zu of %zu positions\n", kQuantTol,
               within, total);
   EXPECT_GE(static_cast<double>(within), kMinShareWithinTol * static_cast<double>(total));
+}
+
+TEST_F(ConvertOracle, QuantizedProductsEqualLlamaCppsGivenItsInputs) {
+  // The whole-model comparison above mixes two things: how each quantized product is computed, and the
+  // code flips that float noise upstream causes. This test separates them. llama.cpp's intermediate tensors
+  // (qforge_llama_logits --dump) give the exact input of every product; qforge's Linear for the same
+  // weight, run on that input, must give llama.cpp's output: same activation codes, same integer sums, and
+  // only the float accumulation order may differ. Every quantized product of every layer, and the lm_head.
+  constexpr double kProductTol = 1e-6;  // relative to the row's largest |y|: a few float ulps of accumulation
+  struct Product {
+    std::string in, out;
+    int kind;  // model::LinearKind, or -1 for the lm_head
+  };
+  for (const std::string key : {"s260", "ts"}) {
+    for (const auto& t : kLowPrecisionTypes) {
+      if (t == "F16") continue;  // F16 × F16 products are float sums: covered by the whole-model test
+      const std::string name = fmt::format("{}/{}", key, t);
+      const std::string dump = fmt::format("{}/dump-{}-{}", *dir_, key, t);
+      const auto& tokens = tokens_[key];
+      RunLlamaLogits(Path(key, t), tokens, *dir_, "", dump);
+      const LoadedModel m = LoadModel(Path(key, t));
+      const auto n = static_cast<int64_t>(tokens.size());
+      std::vector<Product> products;
+      for (int l = 0; l < m.model->num_layers(); ++l) {
+        const auto L = [&](const char* s) { return fmt::format("{}-{}", s, l); };
+        products.push_back({L("attn_norm"), L("Qcur"), static_cast<int>(model::LinearKind::kQ)});
+        products.push_back({L("attn_norm"), L("Kcur"), static_cast<int>(model::LinearKind::kK)});
+        products.push_back({L("attn_norm"), L("Vcur"), static_cast<int>(model::LinearKind::kV)});
+        products.push_back({L("kqv_out"), L("attn_out"), static_cast<int>(model::LinearKind::kO)});
+        products.push_back({L("ffn_norm"), L("ffn_gate"), static_cast<int>(model::LinearKind::kGate)});
+        products.push_back({L("ffn_norm"), L("ffn_up"), static_cast<int>(model::LinearKind::kUp)});
+        products.push_back({L("ffn_swiglu"), L("ffn_out"), static_cast<int>(model::LinearKind::kDown)});
+      }
+      products.push_back({"result_norm", "result_output", -1});
+      double worst = 0;
+      size_t exact = 0;
+      for (size_t i = 0; i < products.size(); ++i) {
+        const auto& p = products[i];
+        const int layer = p.kind < 0 ? -1 : static_cast<int>(i / 7);
+        const model::LinearWeight& w =
+            p.kind < 0 ? m.model->lm_head() : m.model->layer(layer)[static_cast<model::LinearKind>(p.kind)];
+        const auto x = ReadF32(fmt::format("{}/{}.f32", dump, p.in), n * w.in_features());
+        const auto want = ReadF32(fmt::format("{}/{}.f32", dump, p.out), n * w.out_features());
+        ASSERT_FALSE(x.empty() || want.empty()) << name << ": llama.cpp did not dump " << p.in << " / " << p.out;
+        std::vector<float> got(want.size());
+        w.Apply(x.data(), n, got.data());
+        bool all_exact = true;
+        for (int64_t r = 0; r < n; ++r) {
+          const float* g = got.data() + r * w.out_features();
+          const float* e = want.data() + r * w.out_features();
+          double scale = 0, diff = 0;
+          for (int64_t j = 0; j < w.out_features(); ++j) {
+            scale = std::max(scale, std::abs(static_cast<double>(e[j])));
+            diff = std::max(diff, std::abs(static_cast<double>(g[j]) - e[j]));
+          }
+          all_exact = all_exact && diff == 0;
+          worst = std::max(worst, diff / std::max(scale, 1e-30));
+          EXPECT_LE(diff, kProductTol * scale) << name << " " << p.out << " (" << Name(w.dtype()) << ") token " << r;
+        }
+        exact += all_exact;
+      }
+      std::printf("[ oracle ] %s %s: %zu products given llama.cpp's inputs: %zu bit-identical, worst %.3g of the row's "
+                  "max |y|\n", key.c_str(), t.c_str(), products.size(), exact, worst);
+    }
+  }
 }
 
 }  // namespace

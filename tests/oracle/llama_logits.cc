@@ -1,7 +1,7 @@
 // qforge_llama_logits: llama.cpp's raw logits for a token sequence, from libllama of the node-llama-cpp 3.21.1
 // npm package (llama.cpp tag v0.4.0), loaded with dlopen. Test-only oracle (pipeline/convert_oracle_test.cc).
 //
-//   qforge_llama_logits BINS_DIR MODEL.gguf 1,415,29871,... OUT.f32 [--cpu VARIANT]
+//   qforge_llama_logits BINS_DIR MODEL.gguf 1,415,29871,... OUT.f32 [--cpu VARIANT] [--dump DIR]
 //
 // Evaluates the tokens as one batch at positions 0..n-1 (no BOS added) with one thread, an F32 KV cache and
 // flash attention off, and writes n rows of n_vocab float32 logits to OUT.f32. Prints the CPU backend that
@@ -11,6 +11,11 @@
 // ggml scores best for this CPU. ggml picks the backend library from a folder, so the variant run uses a
 // private folder of symlinks; it needs its own process because libllama is loaded only once per process.
 //
+// --dump DIR: also write every F32 intermediate tensor of the graph (llama_context_params.cb_eval) to
+// DIR/NAME.f32, named as llama.cpp names them ("attn_norm-0", "Vcur-0", "ffn_out-1", "result_norm", ...),
+// row-major [tokens][features]. Where several nodes share a name (Qcur-0 is the product, then its RoPE) the
+// first one is kept: the product's output.
+//
 // The structs below are declared from that tag's include/llama.h, field for field (enums are int); the
 // default values returned by libllama are checked against the header's documented defaults, so a layout
 // mismatch fails loudly instead of passing garbage.
@@ -18,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -80,6 +86,39 @@ constexpr int32_t kFlashAttnAuto = -1, kFlashAttnDisabled = 0;
 
 std::string g_cpu_backend;
 
+// Tensor accessors exported by libggml-base (ggml.h / ggml-backend.h at the same tag); the tensor struct
+// itself stays opaque.
+struct GgmlApi {
+  const char* (*get_name)(const void* t) = nullptr;
+  int64_t (*nelements)(const void* t) = nullptr;
+  size_t (*nbytes)(const void* t) = nullptr;
+  bool (*is_contiguous)(const void* t) = nullptr;
+  void (*tensor_get)(const void* t, void* data, size_t offset, size_t size) = nullptr;
+};
+GgmlApi g_ggml;
+fs::path g_dump_dir;
+std::vector<std::string> g_dumped;
+
+// ggml_backend_sched_eval_callback: ask = "do you want this node?" (yes, all), then once it is computed.
+bool OnNode(void* t, bool ask, void* /*user*/) {
+  if (ask) return true;
+  const std::string name = g_ggml.get_name(t);
+  const int64_t n = g_ggml.nelements(t);
+  if (n <= 0 || g_ggml.nbytes(t) != static_cast<size_t>(n) * sizeof(float) || !g_ggml.is_contiguous(t)) return true;
+  if (std::find(g_dumped.begin(), g_dumped.end(), name) != g_dumped.end()) return true;
+  std::string file = name;
+  for (char& c : file)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) c = '_';
+  std::vector<float> data(static_cast<size_t>(n));
+  g_ggml.tensor_get(t, data.data(), 0, data.size() * sizeof(float));
+  FILE* f = std::fopen((g_dump_dir / (file + ".f32")).c_str(), "wb");
+  if (!f) return false;  // aborts the graph: llama_decode fails and the caller reports it
+  const bool ok = std::fwrite(data.data(), sizeof(float), data.size(), f) == data.size();
+  if (std::fclose(f) != 0 || !ok) return false;
+  g_dumped.push_back(name);
+  return true;
+}
+
 void Log(int /*level*/, const char* text, void* /*user*/) {
   const std::string s = text;
   const auto at = s.find("loaded CPU backend from ");
@@ -98,8 +137,8 @@ F Sym(void* handle, const char* name) {
 }
 
 int Run(int argc, char** argv) {
-  if (argc != 5 && argc != 7) {
-    std::fprintf(stderr, "usage: %s BINS_DIR MODEL.gguf TOKEN_IDS OUT.f32 [--cpu VARIANT]\n", argv[0]);
+  if (argc < 5 || argc % 2 == 0) {
+    std::fprintf(stderr, "usage: %s BINS_DIR MODEL.gguf TOKEN_IDS OUT.f32 [--cpu VARIANT] [--dump DIR]\n", argv[0]);
     return 2;
   }
   const fs::path bins = argv[1];
@@ -122,9 +161,19 @@ int Run(int argc, char** argv) {
       if (!dir->empty()) fs::remove_all(*dir, ec);
     }
   } cleanup{&private_dir};
-  if (argc == 7) {
-    if (std::string(argv[5]) != "--cpu") throw std::runtime_error(std::string("unknown option ") + argv[5]);
-    const std::string variant = argv[6];
+  std::string variant;
+  for (int i = 5; i + 1 < argc; i += 2) {
+    const std::string opt = argv[i];
+    if (opt == "--cpu") {
+      variant = argv[i + 1];
+    } else if (opt == "--dump") {
+      g_dump_dir = argv[i + 1];
+      fs::create_directories(g_dump_dir);
+    } else {
+      throw std::runtime_error("unknown option " + opt);
+    }
+  }
+  if (!variant.empty()) {
     if (!fs::exists(bins / ("libggml-cpu-" + variant + ".so")))
       throw std::runtime_error("no CPU backend libggml-cpu-" + variant + ".so in " + bins.string());
     private_dir = fs::temp_directory_path() / ("qforge_llama_cpu_" + variant + "_" + std::to_string(::getpid()));
@@ -166,6 +215,14 @@ int Run(int argc, char** argv) {
   cp.n_threads = cp.n_threads_batch = 1;
   cp.flash_attn_type = kFlashAttnDisabled;
   cp.type_k = cp.type_v = kGgmlTypeF32;
+  if (!g_dump_dir.empty()) {
+    g_ggml.get_name = Sym<const char* (*)(const void*)>(h, "ggml_get_name");
+    g_ggml.nelements = Sym<int64_t (*)(const void*)>(h, "ggml_nelements");
+    g_ggml.nbytes = Sym<size_t (*)(const void*)>(h, "ggml_nbytes");
+    g_ggml.is_contiguous = Sym<bool (*)(const void*)>(h, "ggml_is_contiguous");
+    g_ggml.tensor_get = Sym<void (*)(const void*, void*, size_t, size_t)>(h, "ggml_backend_tensor_get");
+    cp.cb_eval = reinterpret_cast<void*>(&OnNode);
+  }
   void* ctx = Sym<void* (*)(void*, ContextParams)>(h, "llama_init_from_model")(model, cp);
   if (!ctx) throw std::runtime_error("llama_init_from_model failed");
 
