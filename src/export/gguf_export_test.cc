@@ -67,6 +67,24 @@ class UnpermutedSource final : public TensorSource {
   ModelConfig c_;
 };
 
+TEST(GgufVocab, BytesWithoutLlamaCppTokenFollowsItsLookup) {
+  // llama.cpp looks a byte up as "<0xNN>", then as the one-byte string; a byte with neither is missing.
+  tokenizer::Vocab v;
+  v.model = "llama";
+  v.tokens = {"<unk>", "a", "<0x62>", "<0x0A>", "\xC3", "<0x0a>", "b c"};  // "<0x0a>": wrong case, not a match
+  std::vector<uint8_t> want;
+  for (int b = 0; b < 256; ++b)
+    if (b != 'a' && b != 0x62 && b != 0x0A && b != 0xC3) want.push_back(static_cast<uint8_t>(b));
+  EXPECT_EQ(BytesWithoutLlamaCppToken(v), want);
+  for (int b = 0; b < 256; ++b) v.tokens.push_back(fmt::format("<0x{:02X}>", b));
+  EXPECT_TRUE(BytesWithoutLlamaCppToken(v).empty());
+  v.tokens = {"a"};
+  v.model = "gpt2";  // byte-level BPE: not this lookup
+  EXPECT_TRUE(BytesWithoutLlamaCppToken(v).empty());
+  // The bundled stories260K has all 256 byte tokens.
+  EXPECT_TRUE(BytesWithoutLlamaCppToken(VocabFromGguf(*gguf::File::Open(Stories260K()))).empty());
+}
+
 TEST(GgufExport, Stories260KThroughHfLayoutIsByteIdentical) {
   auto f = gguf::File::Open(Stories260K());
   ModelConfig c = hf::ConfigFromGguf(*f);

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <string_view>
+#include <unordered_set>
+
 #include "core/error.h"
 
 namespace qforge::exporter {
@@ -62,6 +65,18 @@ void AddVocabKvs(gguf::Writer& w, const tokenizer::Vocab& v, int64_t n_vocab) {
   AddId(w, "tokenizer.ggml.padding_token_id", v.pad_id);
   w.Add("tokenizer.ggml.add_bos_token", gguf::Value::Scalar<bool>(v.add_bos));
   w.Add("tokenizer.ggml.add_eos_token", gguf::Value::Scalar<bool>(v.add_eos));
+}
+
+std::vector<uint8_t> BytesWithoutLlamaCppToken(const tokenizer::Vocab& v) {
+  std::vector<uint8_t> missing;
+  if (v.model != "llama") return missing;
+  std::unordered_set<std::string_view> tokens(v.tokens.begin(), v.tokens.end());
+  for (int b = 0; b < 256; ++b) {
+    const std::string hex = fmt::format("<0x{:02X}>", b);
+    const std::string raw(1, static_cast<char>(b));
+    if (!tokens.contains(hex) && !tokens.contains(raw)) missing.push_back(static_cast<uint8_t>(b));
+  }
+  return missing;
 }
 
 tokenizer::Vocab VocabFromGguf(const gguf::File& f) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "formats/gguf/gguf_file.h"
 #include "formats/gguf/gguf_writer.h"
@@ -24,6 +25,13 @@ namespace qforge::exporter {
 // without a known pre-tokenizer name: llama.cpp would load it with the wrong split rules, so we refuse
 // rather than guess.
 void AddVocabKvs(gguf::Writer& w, const tokenizer::Vocab& vocab, int64_t n_vocab);
+
+// SentencePiece ("llama") vocabularies: the bytes llama.cpp has no token for. Its tokenizer spells a piece
+// that no token covers as bytes, looking up "<0xNN>" and then the one-byte string; when neither exists it
+// throws std::out_of_range, which aborts the process (node-llama-cpp, Ollama). Checkpoints trained with
+// byte_fallback but without the 256 byte tokens (TinyStories-656K) have such gaps; Hugging Face maps those
+// pieces to <unk>. Empty for gpt2 vocabularies (their 256 byte symbols are tokens by construction).
+std::vector<uint8_t> BytesWithoutLlamaCppToken(const tokenizer::Vocab& vocab);
 
 // Reads the tokenizer KVs of a GGUF file (strict types, as llama.cpp checks them).
 tokenizer::Vocab VocabFromGguf(const gguf::File& file);

@@ -265,6 +265,14 @@ ConvertReport Convert(const ConvertOptions& o) {
                                        report.tensors));
   }
 
+  if (const auto missing = exporter::BytesWithoutLlamaCppToken(in.vocab); !missing.empty()) {
+    report.notes.push_back(fmt::format(
+        "warning: the tokenizer has no token for {} of the 256 bytes (0x{:02X} to 0x{:02X} among them): llama.cpp "
+        "spells text outside the vocabulary as byte tokens and aborts (std::out_of_range) on such text, e.g. a character "
+        "like 'é'; qforge and Hugging Face map it to <unk>. The file is written; only feed llama.cpp text the "
+        "vocabulary covers",
+        missing.size(), missing.front(), missing.back()));
+  }
   const gguf::Writer w = exporter::BuildGgufWriter(c, in.vocab, plan, meta);
   report.bytes = w.FileSize();
   exporter::WriteGgufWithProgress(o.output, w, exporter::MakeGgufTensorProducer(*in.tensors, c, plan, lookup));

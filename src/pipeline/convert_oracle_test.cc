@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -368,6 +369,26 @@ TEST_F(ConvertOracle, QforgeMatchesLlamaCppOnQuantizedFiles) {
   std::printf("[ oracle ] quantized files: qforge within %.0e of llama.cpp at %zu of %zu positions\n", kQuantTol,
               within, total);
   EXPECT_GE(static_cast<double>(within), kMinShareWithinTol * static_cast<double>(total));
+}
+
+TEST_F(ConvertOracle, LlamaCppAbortsWhereConvertsByteWarningSaysItWill) {
+  // convert warns that the TinyStories vocabulary has no token for some bytes (convert_test); llama.cpp's own
+  // tokenizer confirms what the warning claims: it aborts on "café" with that file and not with stories260K's.
+  const std::string corpus = *dir_ + "/cafe.jsonl";
+  {
+    FILE* f = std::fopen(corpus.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("\"caf\\u00e9\"\n", f);
+    std::fclose(f);
+  }
+  const auto exit_code = [&](const std::string& model) {
+    const std::string cmd =
+        fmt::format("cd '{}' && node llama_tokenize.mjs '{}' '{}' >/dev/null 2>&1", kOracleDir, model, corpus);
+    const int status = std::system(cmd.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_NE(exit_code(Path("ts", "Q8_0")), 0);
+  EXPECT_EQ(exit_code(Path("s260", "Q8_0")), 0);
 }
 
 TEST_F(ConvertOracle, QuantizedProductsEqualLlamaCppsGivenItsInputs) {

@@ -213,6 +213,28 @@ TEST(Convert, RequantizingAGgufCopiesTensorsAlreadyInTheTargetType) {
   EXPECT_EQ(fb->kvs().back().key, "general.file_type");  // set last, like llama-quantize
 }
 
+// TinyStories-656K was trained with byte_fallback but has no <0xNN> tokens: llama.cpp aborts on text outside its
+// vocabulary (convert_oracle_test shows it), so convert says so; stories260K has all 256 byte tokens.
+TEST(Convert, WarnsWhenLlamaCppHasNoTokenForSomeBytes) {
+  TempDir tmp;
+  const auto warning = [](const ConvertReport& r) {
+    for (const auto& n : r.notes)
+      if (n.find("no token for") != std::string::npos) return n;
+    return std::string();
+  };
+  ConvertOptions o;
+  o.input = kTinyStories;
+  o.output = tmp / "ts.gguf";
+  o.type = "Q8_0";
+  const std::string ts = warning(Convert(o));
+  EXPECT_NE(ts.find("of the 256 bytes"), std::string::npos) << ts;
+  EXPECT_NE(ts.find("aborts"), std::string::npos) << ts;
+  EXPECT_TRUE(fs::exists(o.output));  // a warning, not a refusal
+  o.input = kStories260K;
+  o.output = tmp / "s260.gguf";
+  EXPECT_EQ(warning(Convert(o)), "");
+}
+
 // GGUF in: every input key survives in order (llama-quantize's gguf_set_kv copy), general.name is replaced in
 // place by --name, split.* keys are dropped, general.quantization_version / general.file_type move last.
 TEST(Convert, GgufInputKeepsItsMetadata) {

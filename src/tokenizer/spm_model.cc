@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <queue>
 
 #include "core/error.h"
@@ -74,16 +75,22 @@ void SpmModel::Encode(std::string_view text, std::vector<int32_t>& out) const {
       out.push_back(*id);
       continue;
     }
-    for (char c : piece) {  // not a token: its bytes
-      const int32_t byte_id = byte_ids_[static_cast<uint8_t>(c)];
-      if (byte_id >= 0) {
-        out.push_back(byte_id);
+    // Not a token: each character as its byte tokens. A character whose bytes are not all tokens becomes
+    // one <unk>, as Hugging Face's byte_fallback does (llama.cpp aborts instead; `qforge convert` warns).
+    for (size_t at = 0; at < piece.size();) {
+      const auto lead = static_cast<uint8_t>(piece[at]);
+      const size_t len = std::min<size_t>(piece.size() - at, lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1);
+      bool all_bytes = true;
+      for (size_t j = 0; j < len; ++j) all_bytes = all_bytes && byte_ids_[static_cast<uint8_t>(piece[at + j])] >= 0;
+      if (all_bytes) {
+        for (size_t j = 0; j < len; ++j) out.push_back(byte_ids_[static_cast<uint8_t>(piece[at + j])]);
       } else if (unk_id_) {
         out.push_back(*unk_id_);
       } else {
-        Fail("SentencePiece vocabulary: cannot encode byte 0x{:02X}: no <0x{:02X}> token and no unknown token",
-             static_cast<uint8_t>(c), static_cast<uint8_t>(c));
+        Fail("SentencePiece vocabulary: cannot encode {:?}: no byte token for it and no unknown token",
+             std::string(piece.substr(at, len)));
       }
+      at += len;
     }
   }
 }

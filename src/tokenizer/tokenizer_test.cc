@@ -111,6 +111,16 @@ TEST(SentencePieceVocab, MergesByScoreWithByteFallback) {
   EXPECT_EQ(tok->Encode("a</s>"), (std::vector<int32_t>{262, 2}));
 }
 
+TEST(SentencePieceVocab, CharacterWithoutByteTokensIsOneUnknown) {
+  // TinyStories-656K has byte_fallback but no byte tokens. Through its GGUF vocabulary (ToVocab → FromVocab,
+  // what `qforge convert` writes) a character outside the vocabulary is one <unk>, as Hugging Face encodes it
+  // (TinyStoriesTokenizer.MatchesRecordedOracleIds), not one <unk> per UTF-8 byte.
+  const auto hf = Tokenizer::FromHfDir(kTinyStories);
+  const auto gguf = Tokenizer::FromVocab(hf->ToVocab());
+  EXPECT_EQ(gguf->Encode("caf\u00e9 \u4e2d"), (std::vector<int32_t>{80, 295, 58, 0, 80, 0}));
+  EXPECT_EQ(gguf->Encode("caf\u00e9 \U0001F600 ok"), hf->Encode("caf\u00e9 \U0001F600 ok"));
+}
+
 TEST(Nfc, ComposesReordersAndKeepsInvalidBytes) {
   EXPECT_EQ(Nfc("cafe\u0301"), "caf\u00e9");
   EXPECT_EQ(Nfc("A\u030a"), "\u00c5");
