@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "export/gguf_vocab.h"
-#include "pipeline/convert_llama_oracle.h"
+#include "pipeline/llama_logits_oracle.h"
 #include "formats/gguf/gguf_file.h"
 #include "pipeline/convert.h"
 #include "model/observer.h"
@@ -42,10 +42,6 @@ const std::string kTinyStories = std::string(QFORGE_SHARED_DIR) + "/models/TinyS
 const std::string kOracleDir = std::string(QFORGE_REPO_DIR) + "/tests/oracle";
 const std::vector<std::string> kTypes = {"F32", "F16", "Q8_0", "Q4_K_M", "Q5_K_M"};
 const std::vector<std::string> kLowPrecisionTypes = {"F16", "Q8_0", "Q4_K_M", "Q5_K_M"};
-const std::string kLlamaLogits = std::string(QFORGE_BINARY_DIR) + "/tests/oracle/qforge_llama_logits";
-// llama.cpp's portable CPU build (no AVX); x64 is the fallback when this machine's best backend is sse42 itself.
-constexpr const char* kPortableCpu = "sse42";
-constexpr const char* kPortableCpuFallback = "x64";
 constexpr const char* kText = "Once upon a time, there was a little girl named Lily. She loved to play outside.";
 
 // Same tensors, same llama.cpp: the log-probs must agree to float noise (measured: exactly equal).
@@ -83,66 +79,22 @@ OracleRun RunOracle(const std::string& model, const std::vector<int32_t>& tokens
   return r;
 }
 
-// llama.cpp's raw float32 logits [n_tokens][n_vocab] from qforge_llama_logits; cpu = the backend library
-// ggml loaded. variant "" = the one ggml scores best for this machine (what node-llama-cpp uses).
+// llama.cpp's log-probs for every position: the backend library ggml loaded, and log-softmax of each row.
 struct LogitsRun {
   std::string cpu;
-  int64_t n_vocab = 0;
-  std::vector<std::vector<double>> log_probs;  // log-softmax of each row
+  std::vector<std::vector<double>> log_probs;
 };
 
-std::vector<double> LogSoftmax(const float* row, int64_t v) {
-  double mx = row[0], sum = 0;
-  for (int64_t i = 1; i < v; ++i) mx = std::max<double>(mx, row[i]);
-  for (int64_t i = 0; i < v; ++i) sum += std::exp(row[i] - mx);
-  const double lse = mx + std::log(sum);
-  std::vector<double> out(static_cast<size_t>(v));
-  for (int64_t i = 0; i < v; ++i) out[static_cast<size_t>(i)] = row[i] - lse;
-  return out;
-}
-
-LogitsRun RunLlamaLogits(const std::string& model, const std::vector<int32_t>& tokens, const std::string& dir,
-                         const std::string& variant, const std::string& dump_dir = "") {
+LogitsRun RunLlama(const std::string& model, const std::vector<int32_t>& tokens, const std::string& dir,
+                   const std::string& variant, const std::string& dump_dir = "") {
   LogitsRun r;
-  std::string ids;
-  for (int32_t t : tokens) ids += fmt::format("{}{}", ids.empty() ? "" : ",", t);
-  const std::string bins = fs::path(testing::LlamaLibPath()).parent_path().string();
-  const std::string out_file = fmt::format("{}/logits-{}.f32", dir, ::getpid());
-  const std::string cmd = fmt::format("'{}' '{}' '{}' {} '{}'{}{} 2>&1", kLlamaLogits, bins, model, ids, out_file,
-                                      variant.empty() ? "" : " --cpu " + variant,
-                                      dump_dir.empty() ? "" : " --dump '" + dump_dir + "'");
-  std::string out;
-  int rc = -1;
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    rc = ::pclose(p);
+  try {
+    const auto l = testing::RunLlamaLogits(model, tokens, dir, variant, dump_dir);
+    r.cpu = l.cpu;
+    for (size_t t = 0; t < tokens.size(); ++t) r.log_probs.push_back(testing::LogSoftmax(l.row(t), l.n_vocab));
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
   }
-  if (rc != 0) {
-    ADD_FAILURE() << cmd << "\n" << out;
-    return r;
-  }
-  for (std::string line; const char c : out + "\n") {
-    if (c != '\n') {
-      line += c;
-      continue;
-    }
-    if (line.rfind("cpu: ", 0) == 0) r.cpu = fs::path(line.substr(5)).filename().string();
-    if (line.rfind("n_vocab: ", 0) == 0) r.n_vocab = std::stoll(line.substr(9));
-    line.clear();
-  }
-  const size_t count = tokens.size() * static_cast<size_t>(r.n_vocab);
-  std::vector<float> logits(count);
-  FILE* f = std::fopen(out_file.c_str(), "rb");
-  const bool ok = f && std::fread(logits.data(), sizeof(float), count, f) == count;
-  if (f) std::fclose(f);
-  fs::remove(out_file);
-  if (!ok || r.n_vocab <= 0) {
-    ADD_FAILURE() << "no logits from " << cmd << "\n" << out;
-    return r;
-  }
-  for (size_t t = 0; t < tokens.size(); ++t) r.log_probs.push_back(LogSoftmax(logits.data() + t * static_cast<size_t>(r.n_vocab), r.n_vocab));
   return r;
 }
 
@@ -177,7 +129,7 @@ std::vector<std::vector<double>> QforgeLogProbs(const std::string& model_path, c
   std::vector<float> logits(tokens.size() * static_cast<size_t>(v));
   m.model->Forward(tokens, logits.data());
   std::vector<std::vector<double>> out;
-  for (size_t t = 0; t < tokens.size(); ++t) out.push_back(LogSoftmax(logits.data() + t * static_cast<size_t>(v), v));
+  for (size_t t = 0; t < tokens.size(); ++t) out.push_back(testing::LogSoftmax(logits.data() + t * static_cast<size_t>(v), v));
   return out;
 }
 
@@ -248,15 +200,13 @@ class ConvertOracle : public ::testing::Test {
         (*runs_)[fmt::format("{}/{}", key, t)] = RunOracle(out, tokens_[key]);
       }
     }
-    ASSERT_TRUE(fs::exists(kLlamaLogits)) << kLlamaLogits << " is not built (target qforge_llama_logits)";
+    ASSERT_TRUE(fs::exists(testing::LlamaLogitsTool())) << testing::LlamaLogitsTool() << " is not built (target qforge_llama_logits)";
     logits_ = new std::map<std::string, LogitsRun>();
     for (const std::string key : {"s260", "ts"}) {
       for (const auto& t : kLowPrecisionTypes) {
         const std::string name = fmt::format("{}/{}", key, t);
-        LogitsRun native = RunLlamaLogits(Path(key, t), tokens_[key], *dir_, "");
-        const std::string portable = native.cpu == fmt::format("libggml-cpu-{}.so", kPortableCpu) ? kPortableCpuFallback
-                                                                                                   : kPortableCpu;
-        (*logits_)[name + "@portable"] = RunLlamaLogits(Path(key, t), tokens_[key], *dir_, portable);
+        LogitsRun native = RunLlama(Path(key, t), tokens_[key], *dir_, "");
+        (*logits_)[name + "@portable"] = RunLlama(Path(key, t), tokens_[key], *dir_, testing::PortableCpuFor(native.cpu));
         (*logits_)[name] = std::move(native);
       }
     }
@@ -408,7 +358,7 @@ TEST_F(ConvertOracle, QuantizedProductsEqualLlamaCppsGivenItsInputs) {
       const std::string name = fmt::format("{}/{}", key, t);
       const std::string dump = fmt::format("{}/dump-{}-{}", *dir_, key, t);
       const auto& tokens = tokens_[key];
-      RunLlamaLogits(Path(key, t), tokens, *dir_, "", dump);
+      RunLlama(Path(key, t), tokens, *dir_, "", dump);
       const LoadedModel m = LoadModel(Path(key, t));
       const auto n = static_cast<int64_t>(tokens.size());
       std::vector<Product> products;
