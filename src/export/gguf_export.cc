@@ -13,6 +13,7 @@
 #include "hf/gguf_model.h"
 #include "hf/tensor_names.h"
 #include "io/atomic_file.h"
+#include "io/mapped_file.h"
 
 namespace qforge::exporter {
 
@@ -191,6 +192,13 @@ void WriteTensor(const TensorSource& source, const GgufTensorPlan& t, const Mode
   }
   auto src_row = [&](int64_t r) { return t.permute_heads > 0 ? SourceRow(r, d) : r; };
 
+  // The source is read once, front to back: when it is a memory-mapped file, its pages are dropped from this
+  // process's resident set afterwards, so converting a model peaks at about one tensor's worth of input, not
+  // the whole checkpoint (the mapping stays valid; a tied embedding read again faults back in).
+  struct ReleaseWhenDone {
+    const Tensor& t;
+    ~ReleaseWhenDone() { io::ReleaseMappedPages(t.bytes(), t.nbytes()); }
+  } release{src};
   const DType st = src.dtype();
   const size_t in_row_bytes = codecs::RowBytes(st, ne0);
   if (st == t.type) {  // same encoding: move bytes, never re-encode
