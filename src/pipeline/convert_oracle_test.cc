@@ -25,10 +25,10 @@
 #include <vector>
 
 #include "export/gguf_vocab.h"
-#include "pipeline/llama_logits_oracle.h"
 #include "formats/gguf/gguf_file.h"
-#include "pipeline/convert.h"
 #include "model/observer.h"
+#include "pipeline/convert.h"
+#include "pipeline/llama_logits_oracle.h"
 #include "pipeline/load_model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -146,24 +146,17 @@ double MaxDiff(const OracleRun& a, const OracleRun& b) {
   return worst;
 }
 
-// Per position: max |qforge − llama.cpp| log-prob over the vocabulary.
+// Per position: max |qforge − llama.cpp| log-prob over the vocabulary (entries llama.cpp reports as underflowed
+// skipped).
 std::vector<double> QforgeVsOracleByPosition(const std::string& model_path, const OracleRun& o) {
-  const LoadedModel m = LoadModel(model_path);
-  const int64_t v = m.model->vocab_size();
-  std::vector<float> logits(o.tokens.size() * static_cast<size_t>(v));
-  m.model->Forward(o.tokens, logits.data());
+  const auto ours = QforgeLogProbs(model_path, o.tokens);
   std::vector<double> by_pos;
   for (size_t t = 0; t < o.rows.size(); ++t) {
     double worst = 0;
-    const float* row = logits.data() + t * static_cast<size_t>(v);
-    double mx = row[0], sum = 0;
-    for (int64_t i = 1; i < v; ++i) mx = std::max<double>(mx, row[i]);
-    for (int64_t i = 0; i < v; ++i) sum += std::exp(row[i] - mx);
-    const double lse = mx + std::log(sum);
-    for (int64_t i = 0; i < v; ++i) {
-      const double w = o.rows[t][static_cast<size_t>(i)];
+    for (size_t i = 0; i < ours[t].size(); ++i) {
+      const double w = o.rows[t][i];
       if (w < kUnderflow) continue;
-      worst = std::max(worst, std::abs(row[i] - lse - w));
+      worst = std::max(worst, std::abs(ours[t][i] - w));
     }
     by_pos.push_back(worst);
   }
@@ -201,33 +194,21 @@ class ConvertOracle : public ::testing::Test {
       }
     }
     ASSERT_TRUE(fs::exists(testing::LlamaLogitsTool())) << testing::LlamaLogitsTool() << " is not built (target qforge_llama_logits)";
-    logits_ = new std::map<std::string, LogitsRun>();
-    for (const std::string key : {"s260", "ts"}) {
-      for (const auto& t : kLowPrecisionTypes) {
-        const std::string name = fmt::format("{}/{}", key, t);
-        LogitsRun native = RunLlama(Path(key, t), tokens_[key], *dir_, "");
-        (*logits_)[name + "@portable"] = RunLlama(Path(key, t), tokens_[key], *dir_, testing::PortableCpuFor(native.cpu));
-        (*logits_)[name] = std::move(native);
-      }
-    }
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);
     delete dir_;
     delete runs_;
-    delete logits_;
   }
   static std::string Path(const std::string& key, const std::string& type) {
     return fmt::format("{}/{}-{}.gguf", *dir_, key, type);
   }
   static std::string* dir_;
   static std::map<std::string, OracleRun>* runs_;
-  static std::map<std::string, LogitsRun>* logits_;  // "key/type" (this CPU's backend), "key/type@portable"
   static std::map<std::string, std::vector<int32_t>> tokens_;
 };
 std::string* ConvertOracle::dir_ = nullptr;
 std::map<std::string, OracleRun>* ConvertOracle::runs_ = nullptr;
-std::map<std::string, LogitsRun>* ConvertOracle::logits_ = nullptr;
 std::map<std::string, std::vector<int32_t>> ConvertOracle::tokens_;
 
 TEST_F(ConvertOracle, LlamaCppLoadsEveryOutput) {
@@ -291,9 +272,10 @@ TEST_F(ConvertOracle, QforgeMatchesLlamaCppOnQuantizedFiles) {
   size_t within = 0, total = 0;
   for (const std::string key : {"s260", "ts"}) {
     for (const auto& t : kLowPrecisionTypes) {
+      // llama.cpp on this CPU's backend and on its portable build; only this test needs them.
       const std::string name = fmt::format("{}/{}", key, t);
-      const LogitsRun& native = (*logits_)[name];
-      const LogitsRun& portable = (*logits_)[name + "@portable"];
+      const LogitsRun native = RunLlama(Path(key, t), tokens_[key], *dir_, "");
+      const LogitsRun portable = RunLlama(Path(key, t), tokens_[key], *dir_, testing::PortableCpuFor(native.cpu));
       ASSERT_FALSE(native.log_probs.empty()) << name;
       ASSERT_FALSE(portable.log_probs.empty()) << name;
       ASSERT_NE(native.cpu, portable.cpu) << name << ": need two different llama.cpp CPU builds";
@@ -349,9 +331,16 @@ TEST_F(ConvertOracle, QuantizedProductsEqualLlamaCppsGivenItsInputs) {
   // weight, run on that input, must give llama.cpp's output: same activation codes, same integer sums, and
   // only the float accumulation order may differ. Every quantized product of every layer, and the lm_head.
   constexpr double kProductTol = 1e-6;  // relative to the row's largest |y|: a few float ulps of accumulation
-  struct Product {
-    std::string in, out;
-    int kind;  // model::LinearKind, or -1 for the lm_head
+  struct Product {  // llama.cpp's names of the input and output of one Linear of a layer
+    const char* in;
+    const char* out;
+    model::LinearKind kind;
+  };
+  constexpr Product kLayerProducts[] = {
+      {"attn_norm", "Qcur", model::LinearKind::kQ},       {"attn_norm", "Kcur", model::LinearKind::kK},
+      {"attn_norm", "Vcur", model::LinearKind::kV},       {"kqv_out", "attn_out", model::LinearKind::kO},
+      {"ffn_norm", "ffn_gate", model::LinearKind::kGate}, {"ffn_norm", "ffn_up", model::LinearKind::kUp},
+      {"ffn_swiglu", "ffn_out", model::LinearKind::kDown},
   };
   for (const std::string key : {"s260", "ts"}) {
     for (const auto& t : kLowPrecisionTypes) {
@@ -362,28 +351,23 @@ TEST_F(ConvertOracle, QuantizedProductsEqualLlamaCppsGivenItsInputs) {
       RunLlama(Path(key, t), tokens, *dir_, "", dump);
       const LoadedModel m = LoadModel(Path(key, t));
       const auto n = static_cast<int64_t>(tokens.size());
-      std::vector<Product> products;
+      struct Check {  // one product: qforge's weight and llama.cpp's tensor names
+        const model::LinearWeight* w;
+        std::string in, out;
+      };
+      std::vector<Check> checks;
       for (int l = 0; l < m.model->num_layers(); ++l) {
-        const auto L = [&](const char* s) { return fmt::format("{}-{}", s, l); };
-        products.push_back({L("attn_norm"), L("Qcur"), static_cast<int>(model::LinearKind::kQ)});
-        products.push_back({L("attn_norm"), L("Kcur"), static_cast<int>(model::LinearKind::kK)});
-        products.push_back({L("attn_norm"), L("Vcur"), static_cast<int>(model::LinearKind::kV)});
-        products.push_back({L("kqv_out"), L("attn_out"), static_cast<int>(model::LinearKind::kO)});
-        products.push_back({L("ffn_norm"), L("ffn_gate"), static_cast<int>(model::LinearKind::kGate)});
-        products.push_back({L("ffn_norm"), L("ffn_up"), static_cast<int>(model::LinearKind::kUp)});
-        products.push_back({L("ffn_swiglu"), L("ffn_out"), static_cast<int>(model::LinearKind::kDown)});
+        for (const Product& p : kLayerProducts)
+          checks.push_back({&m.model->layer(l)[p.kind], fmt::format("{}-{}", p.in, l), fmt::format("{}-{}", p.out, l)});
       }
-      products.push_back({"result_norm", "result_output", -1});
+      checks.push_back({&m.model->lm_head(), "result_norm", "result_output"});
       double worst = 0;
       size_t exact = 0;
-      for (size_t i = 0; i < products.size(); ++i) {
-        const auto& p = products[i];
-        const int layer = p.kind < 0 ? -1 : static_cast<int>(i / 7);
-        const model::LinearWeight& w =
-            p.kind < 0 ? m.model->lm_head() : m.model->layer(layer)[static_cast<model::LinearKind>(p.kind)];
-        const auto x = ReadF32(fmt::format("{}/{}.f32", dump, p.in), n * w.in_features());
-        const auto want = ReadF32(fmt::format("{}/{}.f32", dump, p.out), n * w.out_features());
-        ASSERT_FALSE(x.empty() || want.empty()) << name << ": llama.cpp did not dump " << p.in << " / " << p.out;
+      for (const Check& c : checks) {
+        const model::LinearWeight& w = *c.w;
+        const auto x = ReadF32(fmt::format("{}/{}.f32", dump, c.in), n * w.in_features());
+        const auto want = ReadF32(fmt::format("{}/{}.f32", dump, c.out), n * w.out_features());
+        ASSERT_FALSE(x.empty() || want.empty()) << name << ": llama.cpp did not dump " << c.in << " / " << c.out;
         std::vector<float> got(want.size());
         w.Apply(x.data(), n, got.data());
         bool all_exact = true;
@@ -397,12 +381,12 @@ TEST_F(ConvertOracle, QuantizedProductsEqualLlamaCppsGivenItsInputs) {
           }
           all_exact = all_exact && diff == 0;
           worst = std::max(worst, diff / std::max(scale, 1e-30));
-          EXPECT_LE(diff, kProductTol * scale) << name << " " << p.out << " (" << Name(w.dtype()) << ") token " << r;
+          EXPECT_LE(diff, kProductTol * scale) << name << " " << c.out << " (" << Name(w.dtype()) << ") token " << r;
         }
         exact += all_exact;
       }
       std::printf("[ oracle ] %s %s: %zu products given llama.cpp's inputs: %zu bit-identical, worst %.3g of the row's "
-                  "max |y|\n", key.c_str(), t.c_str(), products.size(), exact, worst);
+                  "max |y|\n", key.c_str(), t.c_str(), checks.size(), exact, worst);
     }
   }
 }

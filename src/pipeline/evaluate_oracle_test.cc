@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/log_softmax.h"
 #include "io/mapped_file.h"
 #include "pipeline/convert.h"
 #include "pipeline/llama_logits_oracle.h"
@@ -188,7 +189,8 @@ TEST(EvalOracle, QuantizedGgufPerplexityWithinLlamaCppsOwnSpread) {
         const auto l = testing::RunLlamaLogits(o.output, w, dir, portable ? testing::PortableCpuFor(row.native_cpu) : "");
         (portable ? row.portable_cpu : row.native_cpu) = l.cpu;
         for (int64_t p = r.plan.first; p + 1 < kCtx; ++p, ++count) {
-          nll -= testing::LogSoftmax(l.row(static_cast<size_t>(p)), l.n_vocab)[static_cast<size_t>(w[static_cast<size_t>(p + 1)])];
+          nll += eval::TokenNll({l.row(static_cast<size_t>(p)), static_cast<size_t>(l.n_vocab)},
+                                w[static_cast<size_t>(p + 1)]);  // llama-perplexity's arithmetic
         }
       }
       ASSERT_EQ(count, static_cast<int64_t>(r.ppl.nll.count));

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <queue>
 
 #include "core/error.h"
@@ -78,8 +77,7 @@ void SpmModel::Encode(std::string_view text, std::vector<int32_t>& out) const {
     // Not a token: each character as its byte tokens. A character whose bytes are not all tokens becomes
     // one <unk>, as Hugging Face's byte_fallback does (llama.cpp aborts instead; `qforge convert` warns).
     for (size_t at = 0; at < piece.size();) {
-      const auto lead = static_cast<uint8_t>(piece[at]);
-      const size_t len = std::min<size_t>(piece.size() - at, lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1);
+      const auto len = static_cast<size_t>(DecodeUtf8(piece, at).len);
       bool all_bytes = true;
       for (size_t j = 0; j < len; ++j) all_bytes = all_bytes && byte_ids_[static_cast<uint8_t>(piece[at + j])] >= 0;
       if (all_bytes) {

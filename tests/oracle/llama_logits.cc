@@ -32,6 +32,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace {
@@ -97,7 +98,7 @@ struct GgmlApi {
 };
 GgmlApi g_ggml;
 fs::path g_dump_dir;
-std::vector<std::string> g_dumped;
+std::unordered_set<std::string> g_dumped;  // names already written: the first node of a name wins
 
 // ggml_backend_sched_eval_callback: ask = "do you want this node?" (yes, all), then once it is computed.
 bool OnNode(void* t, bool ask, void* /*user*/) {
@@ -105,7 +106,7 @@ bool OnNode(void* t, bool ask, void* /*user*/) {
   const std::string name = g_ggml.get_name(t);
   const int64_t n = g_ggml.nelements(t);
   if (n <= 0 || g_ggml.nbytes(t) != static_cast<size_t>(n) * sizeof(float) || !g_ggml.is_contiguous(t)) return true;
-  if (std::find(g_dumped.begin(), g_dumped.end(), name) != g_dumped.end()) return true;
+  if (g_dumped.contains(name)) return true;
   std::string file = name;
   for (char& c : file)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) c = '_';
@@ -115,7 +116,7 @@ bool OnNode(void* t, bool ask, void* /*user*/) {
   if (!f) return false;  // aborts the graph: llama_decode fails and the caller reports it
   const bool ok = std::fwrite(data.data(), sizeof(float), data.size(), f) == data.size();
   if (std::fclose(f) != 0 || !ok) return false;
-  g_dumped.push_back(name);
+  g_dumped.insert(name);
   return true;
 }
 
